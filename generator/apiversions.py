@@ -1,0 +1,18 @@
+"""The pinned table of ARM resource types and the API version amlgen emits for each: the one place for both."""
+
+from __future__ import annotations
+
+# The "target" column of shared/azure-notes.md: the newest stable version that has a published ARM schema,
+# so every generated template can be validated offline. Change a version here and regenerate out/.
+API_VERSIONS: dict[str, str] = {
+    "Microsoft.MachineLearningServices/workspaces": "2026-05-01",
+    "Microsoft.Storage/storageAccounts": "2026-04-01",
+    "Microsoft.KeyVault/vaults": "2026-02-01",
+    "Microsoft.Insights/components": "2020-02-02",
+    "Microsoft.OperationalInsights/workspaces": "2025-07-01",
+    "Microsoft.ContainerRegistry/registries": "2025-11-01",
+}
+
+
+def api_version(resource_type: str) -> str:
+    return API_VERSIONS[resource_type]

@@ -1,0 +1,70 @@
+"""ARM template-language syntax: escaping of literal text and the expressions amlgen emits (quotes doubled here)."""
+
+from __future__ import annotations
+
+from generator.expressions import Expr, Param, Ref, ResourceGroupLocation, TenantId
+
+
+def literal(text: str) -> str:
+    """A string ARM keeps as it is. ARM evaluates a string that starts with '[' and ends with ']'; the
+    documented escape is one more '[' at the start (ARM removes it). Other strings are never evaluated."""
+    if text.startswith("[") and text.endswith("]"):
+        return "[" + text
+    return text
+
+
+def quote(text: str) -> str:
+    """A string literal inside an expression: single quotes, a quote doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def resource_id(resource_type: str, name: str) -> str:
+    """resourceId() for a resource of this template; a child's name 'parent/child' becomes two segments."""
+    segments = ", ".join(quote(part) for part in name.split("/"))
+    return f"resourceId({quote(resource_type)}, {segments})"
+
+
+class ArmExpressions:
+    """Renders plan values into ARM JSON values for one template (it knows the template's resources)."""
+
+    def __init__(self, resources):
+        self.by_symbol = {r.symbol: r for r in resources}
+
+    def resource_id_of(self, symbol: str) -> str:
+        r = self.by_symbol[symbol]
+        return resource_id(r.type, r.name)
+
+    def expression(self, expr: Expr) -> str:
+        """The expression's text without the enclosing brackets."""
+        if isinstance(expr, Param):
+            return f"parameters({quote(expr.name)})"
+        if isinstance(expr, ResourceGroupLocation):
+            return "resourceGroup().location"
+        if isinstance(expr, TenantId):
+            return "subscription().tenantId"
+        if isinstance(expr, Ref):
+            r = self.by_symbol[expr.symbol]
+            if expr.attr == "id":
+                return self.resource_id_of(expr.symbol)
+            if expr.attr == "name":
+                return quote(r.name)
+            if expr.attr == "principalId":
+                return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full')"
+                        ".identity.principalId")
+        raise TypeError(f"no ARM form for {expr!r}")
+
+    def value(self, value):
+        """A plan value as a JSON-ready ARM value: literals escaped, expressions in brackets."""
+        if isinstance(value, Ref) and value.attr == "name":
+            return literal(self.by_symbol[value.symbol].name)  # names are known before deployment
+        if isinstance(value, Ref) and value.attr == "id" and self.by_symbol[value.symbol].existing is not None:
+            return literal(self.by_symbol[value.symbol].existing.id)
+        if isinstance(value, Expr):
+            return "[" + self.expression(value) + "]"
+        if isinstance(value, str):
+            return literal(value)
+        if isinstance(value, dict):
+            return {literal(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.value(v) for v in value]
+        return value

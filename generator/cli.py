@@ -1,0 +1,131 @@
+"""The command line: thin click commands that parse options, call the pipeline, print, and set the exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from generator import __version__, config, output, pipeline
+from generator.errors import AmlgenError
+from generator.findings import format_json, format_sarif, format_text
+
+FORMATS = click.Choice(["text", "json", "sarif"])
+
+
+def _emit_findings(findings, fmt: str, stream) -> None:
+    if fmt == "json":
+        stream.write(format_json(findings))
+    elif fmt == "sarif":
+        stream.write(format_sarif(findings, __version__))
+    else:
+        stream.write(format_text(findings))
+        errors = sum(f.severity == "error" for f in findings)
+        warnings = len(findings) - errors
+        if findings:
+            click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
+
+
+def _collect(paths, out):
+    cfg, targets = config.resolve(paths, out)
+    spec_files, empty = config.discover(targets, cfg)
+    return cfg, spec_files, empty
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="amlgen")
+def cli():
+    """Generate ARM JSON and Bicep for Azure Machine Learning workspaces from YAML specs.
+
+    With no PATHS, commands read the spec folders and the output folder from [tool.amlgen] in pyproject.toml
+    (or amlgen.toml). Exit codes: 0 clean, 1 findings / drift / failure, 2 usage.
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="text for people; json for scripts; sarif for code-scanning annotations.")
+def validate(paths, fmt):
+    """Check specs: schema, Azure naming and service rules. Prints every finding as file:line:col."""
+    _, spec_files, empty = _collect(paths, None)
+    result = pipeline.validate(spec_files, empty)
+    _emit_findings(result.findings, fmt, sys.stdout)
+    if result.ok and fmt == "text":
+        click.echo(f"{len(result.checked)} spec(s) valid", err=True)
+    sys.exit(0 if result.ok else 1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", "out", type=click.Path(file_okay=False),
+              help="Output folder (default: [tool.amlgen] output, else ./out).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 with a unified diff when the output folder is stale.")
+@click.option("--prune", is_flag=True, help="Delete generated files that no spec produces any more.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Format of findings.")
+def generate(paths, out, check, prune, fmt):
+    """Validate specs and write out/<spec>/main.json, main.parameters.json, main.bicep and README.md.
+
+    All or nothing: when any spec has an error, nothing is written.
+    """
+    cfg, spec_files, empty = _collect(paths, out)
+    result = pipeline.generate(spec_files, empty)
+    if result.findings:
+        _emit_findings(result.findings, fmt, sys.stderr)
+    if not result.ok:
+        click.echo("nothing written: fix the errors above", err=True)
+        sys.exit(1)
+    shown = config.display(cfg.output)
+    # Stale files are judged only inside the folders of the specs read, unless all configured specs were read.
+    comparison = output.compare(result.files, cfg.output, shown)
+    if paths:
+        read = {f.out_folder.as_posix() for f in spec_files}
+        comparison.stale = [s for s in comparison.stale if s.rsplit("/", 1)[0] in read]
+    if check:
+        sys.stdout.write(comparison.diff if (comparison.changed or comparison.missing) else "")
+        if comparison.stale:
+            sys.stdout.write("".join(f"stale: {shown}/{s}: no spec generates this file any more\n"
+                                     for s in comparison.stale))
+        if comparison.clean:
+            click.echo(f"{shown}/ is up to date ({len(result.files)} files from {len(spec_files)} spec(s))", err=True)
+            sys.exit(0)
+        click.echo(f"{shown}/ is stale: {len(comparison.changed)} changed, {len(comparison.missing)} missing, "
+                   f"{len(comparison.stale)} stale file(s); run `amlgen generate` and commit the result", err=True)
+        sys.exit(1)
+    written = output.write_all(result.files, cfg.output)
+    for rel in written:
+        click.echo(f"wrote {shown}/{rel}", err=True)
+    if comparison.stale:
+        if prune:
+            output.prune(comparison.stale, cfg.output)
+            for rel in comparison.stale:
+                click.echo(f"deleted {shown}/{rel}", err=True)
+        else:
+            for rel in comparison.stale:
+                click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
+    click.echo(f"{len(spec_files)} spec(s), {len(written)} file(s) changed, "
+               f"{len(result.files) - len(written)} unchanged in {shown}/", err=True)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AmlgenError as exc:
+        click.echo(f"amlgen: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a traceback reaching a user is a bug: say so, show it only on request
+        if os.environ.get("AMLGEN_DEBUG"):
+            raise
+        click.echo(f"amlgen: internal error: {type(exc).__name__}: {exc}\n"
+                   "This is a bug in amlgen; rerun with AMLGEN_DEBUG=1 for the traceback and report it.", err=True)
+        sys.exit(3)

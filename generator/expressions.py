@@ -1,0 +1,50 @@
+"""Template expressions as values (never strings): each renderer turns them into ARM or Bicep syntax."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class Expr:
+    """Base of the expression values the plan puts where a literal cannot be known before deployment."""
+
+
+@dataclass(frozen=True)
+class Param(Expr):
+    """The value of a template parameter."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class ResourceGroupLocation(Expr):
+    """The location of the resource group being deployed to."""
+
+
+@dataclass(frozen=True)
+class TenantId(Expr):
+    """The tenant of the subscription being deployed to."""
+
+
+@dataclass(frozen=True)
+class Ref(Expr):
+    """A property of another resource of the same template, by its symbol: `id`, `name` or `principalId`
+    (of its system-assigned identity). A reference to a resource the template declares creates the
+    dependency (ARM dependsOn, implicit in Bicep)."""
+
+    symbol: str
+    attr: str = "id"
+
+
+def references(value) -> list[Ref]:
+    """Every Ref inside a value, depth first, in order."""
+    found: list[Ref] = []
+    if isinstance(value, Ref):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            found.extend(references(item))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found.extend(references(item))
+    return found

@@ -1,0 +1,95 @@
+"""Findings: what validation found in a spec, where, and how it is printed (text, JSON, SARIF)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+# Stable rule IDs. The letter says the stage that found it: L = loading the file, S = the JSON Schema,
+# R = the semantic rules. Never renumber one: CI configurations and SARIF baselines refer to them.
+RULES: dict[str, str] = {
+    "L001": "The file is not valid YAML.",
+    "L002": "A key is written twice in the same mapping.",
+    "L003": "The file is empty.",
+    "L004": "The spec is not a mapping of keys to values.",
+    "L005": "A folder holds no spec files.",
+    "L006": "The file cannot be read.",
+    "L007": "Two spec files would write the same output folder.",
+    "S101": "A key is not part of the spec.",
+    "S102": "A value has the wrong type.",
+    "S103": "A required key is missing.",
+    "S104": "A value is not one of the allowed values.",
+    "S105": "A value does not have the required form.",
+    "S106": "A value is too long, too short, too small or too large.",
+    "S107": "A value breaks a rule of the spec's schema.",
+    "R201": "A resource name breaks Azure's naming rules for its type.",
+    "R202": "An existing-resource ID is not a well-formed Azure resource ID.",
+    "R203": "An existing-resource ID names a resource of the wrong type.",
+    "R204": "A SKU the workspace cannot use.",
+    "R205": "A managed-network outbound rule is not allowed by the isolation mode.",
+    "R206": "A setting conflicts with bringing an existing resource.",
+    "R207": "A dependent resource cannot be closed to the public network with its SKU.",
+    "R208": "A container registry behind a private network needs an image build compute.",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One thing wrong (or worth a warning) in one spec, located at file:line:column."""
+
+    file: str
+    line: int
+    column: int
+    rule: str
+    path: str
+    message: str
+    severity: str = ERROR
+
+    def text(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        label = self.rule if self.severity == ERROR else f"{self.rule} (warning)"
+        path = f" {self.path}:" if self.path else ""
+        return f"{where}: {label}{path} {self.message}"
+
+
+def has_errors(findings) -> bool:
+    return any(f.severity == ERROR for f in findings)
+
+
+def format_text(findings) -> str:
+    return "".join(f.text() + "\n" for f in sorted(findings))
+
+
+def format_json(findings) -> str:
+    return json.dumps([asdict(f) for f in sorted(findings)], indent=2) + "\n"
+
+
+def format_sarif(findings, tool_version: str) -> str:
+    """SARIF 2.1.0, the format GitHub code scanning reads to annotate pull requests."""
+    used = sorted({f.rule for f in findings})
+    results = []
+    for f in sorted(findings):
+        region = {"startLine": max(f.line, 1), "startColumn": max(f.column, 1)}
+        results.append({
+            "ruleId": f.rule,
+            "level": "error" if f.severity == ERROR else "warning",
+            "message": {"text": f"{f.path}: {f.message}" if f.path else f.message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": region}}],
+        })
+    sarif = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "amlgen",
+                "version": tool_version,
+                "informationUri": "https://github.com/amlgen/amlgen",
+                "rules": [{"id": r, "shortDescription": {"text": RULES[r]}} for r in used],
+            }},
+            "results": results,
+        }],
+    }
+    return json.dumps(sarif, indent=2) + "\n"

@@ -1,0 +1,184 @@
+"""The workspace model: frozen dataclasses built from validated spec data (no Jinja, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator.naming import ResourceId, derived_name, parse_resource_id
+
+# Properties Azure fixes when the workspace is created: changing one means a new workspace (or a refusal).
+# Marked on the fields with create_only() so the diff and the rules can warn before it happens.
+
+
+def create_only(default=None):
+    return field(default=default, metadata={"create_only": True})
+
+
+@dataclass(frozen=True)
+class Existing:
+    """A resource the spec brings instead of creating (referenced by ID, never modified)."""
+
+    ref: ResourceId
+
+    @property
+    def id(self) -> str:
+        return self.ref.id
+
+
+@dataclass(frozen=True)
+class StorageAccount:
+    name: str
+    sku: str
+    public_network_access: str
+
+
+@dataclass(frozen=True)
+class KeyVault:
+    name: str
+    sku: str
+    soft_delete_retention_days: int
+    public_network_access: str
+
+
+@dataclass(frozen=True)
+class LogAnalytics:
+    name: str
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class ApplicationInsights:
+    name: str
+    log_analytics: LogAnalytics | Existing
+
+
+@dataclass(frozen=True)
+class ContainerRegistry:
+    name: str
+    sku: str
+    public_network_access: str
+
+
+@dataclass(frozen=True)
+class OutboundRule:
+    name: str
+    type: str  # FQDN | ServiceTag | PrivateEndpoint
+    destination: str | None = None
+    service_tag: str | None = None
+    protocol: str | None = None
+    port_ranges: str | None = None
+    resource_id: str | None = None
+    subresource: str | None = None
+    spark_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class ManagedNetwork:
+    isolation_mode: str
+    firewall_sku: str | None
+    outbound_rules: tuple[OutboundRule, ...]
+
+
+@dataclass(frozen=True)
+class WorkspaceSettings:
+    friendly_name: str | None
+    description: str | None
+    sku: str
+    public_network_access: str
+    image_build_compute: str | None
+    managed_network: ManagedNetwork | None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One deployable workspace: everything the renderers need, nothing from the YAML text."""
+
+    source: str  # spec path relative to its spec root, POSIX form, e.g. "team-a/dev.yaml"
+    name: str
+    location: str | None
+    tags: tuple[tuple[str, str], ...]
+    workspace: WorkspaceSettings
+    storage: StorageAccount | Existing = create_only()
+    key_vault: KeyVault | Existing = create_only()
+    application_insights: ApplicationInsights | Existing | None = None
+    container_registry: ContainerRegistry | Existing | None = None
+
+
+def _existing(section: dict) -> Existing | None:
+    if isinstance(section, dict) and "existing" in section:
+        ref = parse_resource_id(section["existing"])
+        assert ref is not None, "rules refuse malformed IDs before the model is built"
+        return Existing(ref)
+    return None
+
+
+def _name(section: dict, kind: str, spec_name: str, seed: str | None) -> str:
+    return section.get("name") or derived_name(kind, spec_name, seed)
+
+
+def build(data: dict, source: str) -> Spec:
+    """Build the model from schema-valid, rule-clean spec data. Defaults live here, in one place."""
+    name, seed = data["name"], data.get("nameSeed")
+    ws = data.get("workspace", {})
+    public = ws.get("publicNetworkAccess", "Enabled")
+    # Closing the workspace closes the dependents the spec creates (trusted Azure services stay allowed).
+    dependents_access = public
+
+    mn = ws.get("managedNetwork")
+    managed = None
+    if mn is not None:
+        rules = tuple(
+            OutboundRule(
+                name=rule_name,
+                type=r["type"],
+                destination=r.get("destination"),
+                service_tag=r.get("serviceTag"),
+                protocol=r.get("protocol", "TCP") if r["type"] == "ServiceTag" else None,
+                port_ranges=r.get("portRanges", "443") if r["type"] == "ServiceTag" else None,
+                resource_id=r.get("resourceId"),
+                subresource=r.get("subresource"),
+                spark_enabled=bool(r.get("sparkEnabled", False)),
+            )
+            for rule_name, r in sorted(mn.get("outboundRules", {}).items())
+        )
+        managed = ManagedNetwork(mn.get("isolationMode", "Disabled"), mn.get("firewallSku"), rules)
+
+    workspace = WorkspaceSettings(
+        friendly_name=ws.get("friendlyName"),
+        description=ws.get("description"),
+        sku=ws.get("sku", "Basic"),
+        public_network_access=public,
+        image_build_compute=ws.get("imageBuildCompute"),
+        managed_network=managed,
+    )
+
+    st = data.get("storage", {})
+    storage = _existing(st) or StorageAccount(_name(st, "storage", name, seed), st.get("sku", "Standard_LRS"),
+                                              dependents_access)
+    kv = data.get("keyVault", {})
+    key_vault = _existing(kv) or KeyVault(_name(kv, "keyVault", name, seed), kv.get("sku", "standard"),
+                                          kv.get("softDeleteRetentionInDays", 90), dependents_access)
+    ai = data.get("applicationInsights", {})
+    app_insights = _existing(ai)
+    if app_insights is None:
+        la = ai.get("logAnalytics", {})
+        log_analytics = _existing(la) or LogAnalytics(_name(la, "logAnalytics", name, seed),
+                                                      la.get("retentionInDays", 30))
+        app_insights = ApplicationInsights(_name(ai, "applicationInsights", name, seed), log_analytics)
+    cr = data.get("containerRegistry", {})
+    registry = None
+    if cr is not False:
+        registry = _existing(cr) or ContainerRegistry(_name(cr, "containerRegistry", name, seed),
+                                                      cr.get("sku", "Basic"), dependents_access)
+
+    return Spec(
+        source=source,
+        name=name,
+        location=data.get("location"),
+        tags=tuple(sorted(data.get("tags", {}).items())),
+        workspace=workspace,
+        storage=storage,
+        key_vault=key_vault,
+        application_insights=app_insights,
+        container_registry=registry,
+    )

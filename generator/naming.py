@@ -1,0 +1,113 @@
+"""Azure naming rules, the names amlgen derives, and resource IDs: the only module that knows them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """One resource type's naming rule, with the words a person reads when a name breaks it."""
+
+    min_len: int
+    max_len: int
+    pattern: str
+    words: str
+    globally_unique: bool = False
+
+    def problem(self, name: str) -> str | None:
+        """Why `name` breaks the rule, or None."""
+        if not self.min_len <= len(name) <= self.max_len:
+            return f"'{name}' has {len(name)} characters; {self.words}"
+        if not re.fullmatch(self.pattern, name):
+            return f"'{name}' is not allowed; {self.words}"
+        if "--" in name and self is RULES["keyVault"]:
+            return f"'{name}' has two hyphens in a row; {self.words}"
+        return None
+
+
+RULES: dict[str, NameRule] = {
+    "workspace": NameRule(3, 33, r"[a-zA-Z0-9][a-zA-Z0-9_-]*",
+                          "a workspace name has 3-33 letters, digits, hyphens and underscores, starting with a letter or digit"),
+    "storage": NameRule(3, 24, r"[a-z0-9]+", "a storage account name has 3-24 lowercase letters and digits", True),
+    "keyVault": NameRule(3, 24, r"[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
+                         "a key vault name has 3-24 letters, digits and hyphens, starts with a letter, ends with a "
+                         "letter or digit, and has no two hyphens in a row", True),
+    "containerRegistry": NameRule(5, 50, r"[a-zA-Z0-9]+", "a container registry name has 5-50 letters and digits", True),
+    "logAnalytics": NameRule(4, 63, r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
+                             "a Log Analytics workspace name has 4-63 letters, digits and hyphens, starting and ending "
+                             "with a letter or digit"),
+    "applicationInsights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]",
+                                    "an Application Insights name has 1-255 characters, none of % & \\ ? /, and does "
+                                    "not end with a period or a space"),
+}
+
+# Prefixes from the Cloud Adoption Framework's abbreviations, so derived names read like hand-made ones.
+PREFIXES = {"storage": "st", "keyVault": "kv-", "containerRegistry": "cr", "logAnalytics": "log-",
+            "applicationInsights": "appi-"}
+SUFFIX_LEN = 8
+
+
+def suffix(name: str, seed: str | None) -> str:
+    """A short deterministic suffix: the same spec always gets the same global names (never random: a
+    redeploy must update, not collide with its own soft-deleted vault), and `nameSeed` tells apart two
+    organisations that use the same spec."""
+    digest = hashlib.sha256(f"{name}\n{seed or ''}".encode()).digest()
+    return base64.b32encode(digest).decode().lower()[:SUFFIX_LEN]
+
+
+def _alnum(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _hyphenated(text: str) -> str:
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", text)).strip("-")
+
+
+def derived_name(kind: str, workspace_name: str, seed: str | None) -> str:
+    """The name amlgen gives a resource of `kind` when the spec does not name it."""
+    rule, prefix = RULES[kind], PREFIXES[kind]
+    if kind in ("storage", "containerRegistry"):
+        room = rule.max_len - len(prefix) - SUFFIX_LEN
+        return prefix + _alnum(workspace_name)[:room] + suffix(workspace_name, seed)
+    if kind == "keyVault":
+        room = rule.max_len - len(prefix) - SUFFIX_LEN - 1
+        stem = _hyphenated(workspace_name.lower())[:room].strip("-")
+        return f"{prefix}{stem}-{suffix(workspace_name, seed)}" if stem else prefix + suffix(workspace_name, seed)
+    return (prefix + _hyphenated(workspace_name.lower()))[: rule.max_len].rstrip("-")
+
+
+# --- resource IDs --------------------------------------------------------------------------------------
+
+_ID = re.compile(
+    r"/subscriptions/(?P<sub>[0-9a-fA-F-]{36})/resourceGroups/(?P<rg>[-\w._()]{1,90})"
+    r"/providers/(?P<ns>[A-Za-z][\w.]*)/(?P<rest>[^?#]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    """A parsed Azure resource ID of a resource in a resource group."""
+
+    id: str
+    subscription: str
+    resource_group: str
+    type: str  # e.g. Microsoft.Storage/storageAccounts (child types joined with '/')
+    name: str  # the last name segment
+
+
+def parse_resource_id(text: str) -> ResourceId | None:
+    m = _ID.fullmatch(text)
+    if not m:
+        return None
+    parts = m["rest"].strip("/").split("/")
+    if len(parts) % 2 or any(not p for p in parts):
+        return None
+    types = parts[0::2]
+    names = parts[1::2]
+    return ResourceId(text, m["sub"], m["rg"], m["ns"] + "/" + "/".join(types), names[-1])
+
+
+ID_FORM = "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/<namespace>/<type>/<name>"

@@ -1,0 +1,200 @@
+"""From the model to the deployment plan: the resources, parameters and outputs both renderers emit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator.apiversions import api_version
+from generator.expressions import Param, Ref, ResourceGroupLocation, TenantId, references
+from generator.model import (ApplicationInsights, ContainerRegistry, Existing, KeyVault, LogAnalytics,
+                             ManagedNetwork, Spec, StorageAccount)
+from generator.naming import ResourceId
+
+LOCATION = Param("location")
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource: `kind` picks the fragment; `values` are the fragment's inputs (literals and Exprs)."""
+
+    kind: str
+    symbol: str
+    type: str
+    name: str
+    values: dict = field(default_factory=dict)
+    existing: ResourceId | None = None  # declared for reference only (Bicep `existing`); ARM uses the ID
+
+    @property
+    def api_version(self) -> str:
+        return api_version(self.type)
+
+    @property
+    def type_at_version(self) -> str:
+        return f"{self.type}@{self.api_version}"
+
+    def depends_on(self) -> list[str]:
+        """Symbols of the resources this one references, in first-reference order."""
+        seen: list[str] = []
+        for ref in references(self.values):
+            if ref.symbol != self.symbol and ref.symbol not in seen:
+                seen.append(ref.symbol)
+        return seen
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str  # string | int | bool | object | array | securestring
+    description: str
+    default: object = None  # literal or Expr; None: no default (the caller must pass a value)
+    value: object = None  # what the spec chose: written to main.parameters.json when not None
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    type: str
+    value: object
+    description: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str
+    name: str
+    resources: tuple[Resource, ...]
+    parameters: tuple[Parameter, ...]
+    outputs: tuple[Output, ...]
+
+    def resource(self, symbol: str) -> Resource:
+        return next(r for r in self.resources if r.symbol == symbol)
+
+
+def _tags(spec: Spec) -> dict | None:
+    return dict(spec.tags) or None
+
+
+def _network_acls(public_network_access: str) -> dict:
+    """Open: allow all. Closed: deny by default, trusted Azure services (the workspace among them) allowed."""
+    return {"bypass": "AzureServices", "defaultAction": "Allow" if public_network_access == "Enabled" else "Deny"}
+
+
+def _existing(symbol: str, existing: Existing) -> Resource:
+    return Resource(kind="existing", symbol=symbol, type=existing.ref.type, name=existing.ref.name,
+                    existing=existing.ref)
+
+
+def _storage(spec: Spec, st: StorageAccount) -> Resource:
+    return Resource("storage", "storage", "Microsoft.Storage/storageAccounts", st.name, {
+        "location": LOCATION, "tags": _tags(spec), "sku": st.sku,
+        "publicNetworkAccess": st.public_network_access,
+        "networkAcls": _network_acls(st.public_network_access),
+    })
+
+
+def _key_vault(spec: Spec, kv: KeyVault) -> Resource:
+    return Resource("keyvault", "keyVault", "Microsoft.KeyVault/vaults", kv.name, {
+        "location": LOCATION, "tags": _tags(spec), "sku": kv.sku, "tenantId": TenantId(),
+        "softDeleteRetentionInDays": kv.soft_delete_retention_days,
+        "publicNetworkAccess": kv.public_network_access,
+        "networkAcls": _network_acls(kv.public_network_access),
+    })
+
+
+def _log_analytics(spec: Spec, la: LogAnalytics) -> Resource:
+    return Resource("loganalytics", "logAnalytics", "Microsoft.OperationalInsights/workspaces", la.name, {
+        "location": LOCATION, "tags": _tags(spec), "retentionInDays": la.retention_days,
+    })
+
+
+def _app_insights(spec: Spec, ai: ApplicationInsights) -> Resource:
+    return Resource("appinsights", "appInsights", "Microsoft.Insights/components", ai.name, {
+        "location": LOCATION, "tags": _tags(spec), "workspaceResourceId": Ref("logAnalytics"),
+    })
+
+
+def _registry(spec: Spec, cr: ContainerRegistry) -> Resource:
+    premium = cr.sku == "Premium"
+    return Resource("registry", "registry", "Microsoft.ContainerRegistry/registries", cr.name, {
+        "location": LOCATION, "tags": _tags(spec), "sku": cr.sku,
+        "publicNetworkAccess": cr.public_network_access,
+        # network rules, data endpoints and the policies below exist only on Premium registries
+        "networkRuleSet": {"defaultAction": "Deny" if cr.public_network_access == "Disabled" else "Allow"}
+        if premium else None,
+    })
+
+
+def _managed_network(mn: ManagedNetwork | None) -> dict | None:
+    if mn is None:
+        return None
+    rules = {}
+    for rule in mn.outbound_rules:
+        if rule.type == "FQDN":
+            rules[rule.name] = {"type": "FQDN", "category": "UserDefined", "destination": rule.destination}
+        elif rule.type == "ServiceTag":
+            rules[rule.name] = {"type": "ServiceTag", "category": "UserDefined", "destination": {
+                "serviceTag": rule.service_tag, "protocol": rule.protocol, "portRanges": rule.port_ranges,
+                "action": "Allow"}}
+        else:
+            rules[rule.name] = {"type": "PrivateEndpoint", "category": "UserDefined", "destination": {
+                "serviceResourceId": rule.resource_id, "subresourceTarget": rule.subresource,
+                "sparkEnabled": rule.spark_enabled}}
+    out: dict = {"isolationMode": mn.isolation_mode}
+    if mn.firewall_sku and mn.isolation_mode == "AllowOnlyApprovedOutbound":
+        out["firewallSku"] = mn.firewall_sku
+    if rules:
+        out["outboundRules"] = rules
+    return out
+
+
+def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
+    ws = spec.workspace
+    return Resource("workspace", "workspace", "Microsoft.MachineLearningServices/workspaces", spec.name, {
+        "location": LOCATION, "tags": _tags(spec), "sku": ws.sku,
+        "friendlyName": ws.friendly_name, "description": ws.description,
+        "storageAccount": Ref("storage"), "keyVault": Ref("keyVault"),
+        "applicationInsights": Ref("appInsights") if has_insights else None,
+        "containerRegistry": Ref("registry") if has_registry else None,
+        "publicNetworkAccess": ws.public_network_access,
+        "imageBuildCompute": ws.image_build_compute,
+        "managedNetwork": _managed_network(ws.managed_network),
+    })
+
+
+def build(spec: Spec) -> Plan:
+    resources: list[Resource] = []
+
+    def add(symbol, item, make):
+        resources.append(_existing(symbol, item) if isinstance(item, Existing) else make(spec, item))
+
+    add("storage", spec.storage, _storage)
+    add("keyVault", spec.key_vault, _key_vault)
+    ai = spec.application_insights
+    if isinstance(ai, ApplicationInsights):
+        add("logAnalytics", ai.log_analytics, _log_analytics)
+    if ai is not None:
+        add("appInsights", ai, _app_insights)
+    if spec.container_registry is not None:
+        add("registry", spec.container_registry, _registry)
+    resources.append(_workspace(spec, spec.container_registry is not None, ai is not None))
+
+    parameters = (
+        Parameter("location", "string",
+                  "Optional. The Azure region of every resource; defaults to the resource group's location.",
+                  default=ResourceGroupLocation(), value=spec.location),
+    )
+    outputs = [
+        Output("workspaceName", "string", Ref("workspace", "name"), "The workspace's name."),
+        Output("workspaceId", "string", Ref("workspace"), "The workspace's resource ID."),
+        Output("workspacePrincipalId", "string", Ref("workspace", "principalId"),
+               "The object ID of the workspace's system-assigned identity (for role assignments)."),
+        Output("storageAccountId", "string", Ref("storage"), "The default storage account's resource ID."),
+        Output("keyVaultId", "string", Ref("keyVault"), "The key vault's resource ID."),
+    ]
+    if ai is not None:
+        outputs.append(Output("applicationInsightsId", "string", Ref("appInsights"),
+                              "The Application Insights component's resource ID."))
+    if spec.container_registry is not None:
+        outputs.append(Output("containerRegistryId", "string", Ref("registry"), "The container registry's resource ID."))
+    return Plan(spec.source, spec.name, tuple(resources), parameters, tuple(outputs))
+

@@ -1,0 +1,23 @@
+"""Where amlgen's own files (Jinja templates, the spec's JSON Schema) are found at run time."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+
+def template_text(relative: str) -> str:
+    """The text of a template under templates/ (mapped into the package as generator.templates)."""
+    return resources.files("generator.templates").joinpath(relative).read_text(encoding="utf-8")
+
+
+def template_names(folder: str) -> list[str]:
+    root = resources.files("generator.templates").joinpath(folder)
+    return sorted(f"{folder}/{entry.name}" for entry in root.iterdir() if entry.name.endswith(".jinja"))
+
+
+@lru_cache(maxsize=None)
+def spec_schema() -> dict:
+    text = resources.files("generator.schemas").joinpath("workspace.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)

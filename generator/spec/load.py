@@ -1,0 +1,120 @@
+"""Read one spec file into plain data and a table of where each key and value was written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from generator.findings import ERROR, Finding
+
+try:  # libyaml's parser is several times faster; the pure-Python one gives the same nodes and marks
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader
+
+Path_ = tuple  # a path into the data: keys and list indexes
+
+
+@dataclass
+class Locations:
+    """Where each value (and each mapping key) of a document was written, by path."""
+
+    values: dict = field(default_factory=dict)
+    keys: dict = field(default_factory=dict)
+
+    def of(self, path: Path_, key: bool = False) -> tuple[int, int]:
+        """Line and column of the value at `path` (or of its key), else of its nearest written ancestor."""
+        path = tuple(path)
+        if key and path in self.keys:
+            return self.keys[path]
+        while path:
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get((), (1, 1))
+
+
+@dataclass
+class Document:
+    """A spec as read from disk: `file` is the path shown to people, `source` its path relative to the spec root."""
+
+    file: str
+    data: object
+    locations: Locations
+    source: str = ""
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    pass
+
+
+def _pos(node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _convert(node, path, loc: Locations, findings: list, file: str, constructor):
+    loc.values[path] = _pos(node)
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                # YAML turns `yes:` or `1:` into non-strings; spec keys are always names.
+                key = str(key)
+            if key in out:
+                line, col = _pos(key_node)
+                first = loc.keys.get(path + (key,), (0, 0))[0]
+                findings.append(Finding(file, line, col, "L002", ".".join(map(str, path + (key,))),
+                                        f"'{key}' is already set on line {first}; keep one of the two"))
+                continue
+            loc.keys[path + (key,)] = _pos(key_node)
+            out[key] = _convert(value_node, path + (key,), loc, findings, file, constructor)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, path + (i,), loc, findings, file, constructor) for i, item in enumerate(node.value)]
+    return constructor.construct_object(node, deep=True)
+
+
+def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:
+    """Parse spec text; problems come back as findings, never as exceptions."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        return None, [Finding(file, line, col, "L001", "", f"{problem}{context}; fix the YAML syntax here")]
+    except yaml.YAMLError as exc:
+        return None, [Finding(file, 1, 1, "L001", "", f"invalid YAML: {exc}")]
+    if node is None:
+        return None, [Finding(file, 1, 1, "L003", "", "the file is empty; a spec needs at least `name: <workspace name>`")]
+    findings: list[Finding] = []
+    loc = Locations()
+    try:
+        data = _convert(node, (), loc, findings, file, _Constructor())
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [Finding(file, line, col, "L001", "", f"{exc.problem}; use plain YAML values (no tags)")]
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+        line, col = loc.of(())
+        findings.append(Finding(file, line, col, "L004", "",
+                                f"the spec is {kind}; it must be a mapping that starts with `name: <workspace name>`"))
+        return None, findings
+    return Document(file=file, data=data, locations=loc), findings
+
+
+def load_file(path: Path, display: str) -> tuple[Document | None, list[Finding]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Finding(display, 0, 0, "L006", "", f"cannot read the file: {exc.strerror}", ERROR)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, [Finding(display, 1, 1, "L001", "", f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8")]
+    return parse_text(text, display)

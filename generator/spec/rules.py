@@ -1,0 +1,126 @@
+"""Semantic rules: what the JSON Schema cannot say about a spec (Azure's naming, ID and service rules)."""
+
+from __future__ import annotations
+
+from generator.findings import ERROR, WARNING, Finding
+from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
+from generator.spec.load import Document
+
+# spec section -> (naming kind, the ARM type an `existing` ID must have, words for people)
+SECTIONS = {
+    ("storage",): ("storage", "Microsoft.Storage/storageAccounts", "a storage account"),
+    ("keyVault",): ("keyVault", "Microsoft.KeyVault/vaults", "a key vault"),
+    ("applicationInsights",): ("applicationInsights", "Microsoft.Insights/components", "an Application Insights component"),
+    ("applicationInsights", "logAnalytics"): ("logAnalytics", "Microsoft.OperationalInsights/workspaces",
+                                              "a Log Analytics workspace"),
+    ("containerRegistry",): ("containerRegistry", "Microsoft.ContainerRegistry/registries", "a container registry"),
+}
+
+
+class _Report:
+    def __init__(self, doc: Document):
+        self.doc, self.findings = doc, []
+
+    def add(self, path, rule, message, severity=ERROR, key=False):
+        line, col = self.doc.locations.of(path, key=key)
+        self.findings.append(Finding(self.doc.file, line, col, rule, ".".join(map(str, path)), message, severity))
+
+
+def _section(data: dict, path):
+    node = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _check_sections(data: dict, report: _Report) -> None:
+    name, seed = data["name"], data.get("nameSeed")
+    for path, (kind, arm_type, words) in SECTIONS.items():
+        section = _section(data, path)
+        parent = _section(data, path[:-1]) if len(path) > 1 else data
+        if section is False or (isinstance(parent, dict) and "existing" in parent and len(path) > 1):
+            continue  # no registry, or a Log Analytics workspace under an existing App Insights (R206 reports it)
+        section = section if isinstance(section, dict) else {}
+        if "existing" in section:
+            ref = parse_resource_id(section["existing"])
+            if ref is None:
+                report.add(path + ("existing",), "R202",
+                           f"'{section['existing']}' is not a resource ID; expected {ID_FORM}")
+            elif ref.type.lower() != arm_type.lower():
+                report.add(path + ("existing",), "R203",
+                           f"this ID names a {ref.type}, but {words} ({arm_type}) is expected here")
+            for other in sorted(k for k in section if k != "existing"):
+                report.add(path + (other,), "R206",
+                           f"'{other}' cannot be set with 'existing': amlgen does not create or change {words} it "
+                           f"brings; remove '{other}' or 'existing'", key=True)
+            continue
+        given = section.get("name")
+        target = given if given is not None else derived_name(kind, name, seed)
+        problem = RULES[kind].problem(target)
+        if problem:
+            where = path + ("name",) if given is not None else ("name",)
+            how = "choose another name" if given is not None else f"set {'.'.join(path)}.name to a valid name"
+            origin = "" if given is not None else f"the name derived for {words} is invalid: "
+            report.add(where, "R201", f"{origin}{problem}; {how}")
+
+
+def _check_storage_sku(data: dict, report: _Report) -> None:
+    sku = _section(data, ("storage", "sku"))
+    if isinstance(sku, str) and sku.startswith("Premium_"):
+        report.add(("storage", "sku"), "R204",
+                   f"'{sku}' is a premium account (block blobs or files only); the workspace's default storage needs "
+                   "both blob and file services: use Standard_LRS, Standard_ZRS, Standard_GRS or Standard_GZRS")
+
+
+def _check_managed_network(data: dict, report: _Report) -> None:
+    mn = _section(data, ("workspace", "managedNetwork"))
+    if not isinstance(mn, dict):
+        return
+    mode = mn.get("isolationMode", "Disabled")
+    for rule_name, rule in sorted((mn.get("outboundRules") or {}).items()):
+        path = ("workspace", "managedNetwork", "outboundRules", rule_name)
+        kind = rule.get("type")
+        if mode == "Disabled":
+            report.add(path, "R205", "outbound rules need a managed network; set workspace.managedNetwork."
+                                     "isolationMode to AllowInternetOutbound or AllowOnlyApprovedOutbound", key=True)
+        elif kind in ("FQDN", "ServiceTag") and mode != "AllowOnlyApprovedOutbound":
+            report.add(path + ("type",), "R205",
+                       f"{kind} rules are allowed only under AllowOnlyApprovedOutbound (under {mode} all internet "
+                       "outbound is open already); change isolationMode or remove the rule")
+        if kind == "PrivateEndpoint" and "resourceId" in rule and parse_resource_id(rule["resourceId"]) is None:
+            report.add(path + ("resourceId",), "R202",
+                       f"'{rule['resourceId']}' is not a resource ID; expected {ID_FORM}")
+    if mn.get("firewallSku") and mode != "AllowOnlyApprovedOutbound":
+        report.add(("workspace", "managedNetwork", "firewallSku"), "R205",
+                   "the firewall SKU applies only under AllowOnlyApprovedOutbound; remove it or change isolationMode",
+                   WARNING)
+
+
+def _check_registry(data: dict, report: _Report) -> None:
+    cr = data.get("containerRegistry", {})
+    ws = data.get("workspace", {}) or {}
+    closed = ws.get("publicNetworkAccess") == "Disabled"
+    if cr is False:
+        return
+    cr = cr if isinstance(cr, dict) else {}
+    if "existing" not in cr and closed:
+        sku = cr.get("sku", "Basic")
+        if sku != "Premium":
+            where = ("containerRegistry", "sku") if "sku" in cr else ("workspace", "publicNetworkAccess")
+            report.add(where, "R207",
+                       f"the workspace is closed to the public network, so its registry is too, and a {sku} registry "
+                       "cannot disable public access; set containerRegistry.sku: Premium (or bring an existing one)")
+    if closed and not ws.get("imageBuildCompute"):
+        report.add(("workspace", "publicNetworkAccess"), "R208",
+                   "with the registry behind a private network, Azure ML cannot build environment images on it; set "
+                   "workspace.imageBuildCompute to the name of a compute cluster", WARNING)
+
+
+def check(doc: Document) -> list[Finding]:
+    """Findings for schema-valid data (the caller runs the schema first)."""
+    report = _Report(doc)
+    _check_sections(doc.data, report)
+    _check_storage_sku(doc.data, report)
+    _check_managed_network(doc.data, report)
+    _check_registry(doc.data, report)
+    return report.findings

@@ -1,0 +1,154 @@
+"""Check spec data against schemas/workspace.schema.json and turn every violation into a located finding."""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+
+from jsonschema import Draft202012Validator
+
+from generator.findings import Finding
+from generator.resources import spec_schema
+from generator.spec.load import Document
+
+_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "a mapping of keys to values", "array": "a list", "null": "nothing"}
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    schema = spec_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _dotted(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        return _TYPE_WORDS["object" if isinstance(value, dict) else "array"]
+    return str(value)
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, str):
+        return "text"
+    return _TYPE_WORDS["object" if isinstance(value, dict) else "array"]
+
+
+def _hint(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _allowed_keys(schema: dict) -> list[str]:
+    return sorted(schema.get("properties", {}))
+
+
+def _findings_for(error, doc: Document, out: list[Finding]) -> None:
+    path = tuple(error.absolute_path)
+    kw = error.validator
+    loc = doc.locations
+    file = doc.file
+
+    def add(rule, message, at=path, key=False, p=path):
+        line, col = loc.of(at, key=key)
+        out.append(Finding(file, line, col, rule, _dotted(p), message))
+
+    if "propertyNames" in error.schema_path:
+        name = error.instance
+        if kw == "enum":  # a key that this variant of an object does not take
+            allowed = ", ".join(error.validator_value)
+            add("S101", f"'{name}' is not used here; this kind takes only: {allowed}", at=path + (name,), key=True,
+                p=path + (name,))
+        else:
+            rule = error.schema.get("description") or error.message
+            add("S105", f"the name '{name}' is not allowed: {rule}", at=path + (name,), key=True, p=path + (name,))
+        return
+    if kw == "additionalProperties":
+        allowed = _allowed_keys(error.schema)
+        extras = sorted(k for k in error.instance if k not in error.schema.get("properties", {}))
+        for key in extras:
+            add("S101", f"unknown key '{key}'{_hint(key, allowed)} (allowed here: {', '.join(allowed)})",
+                at=path + (key,), key=True, p=path + (key,))
+        return
+    if kw == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        for key in missing:
+            add("S103", f"the key '{key}' is required here")
+        return
+    if kw == "type":
+        expected = error.validator_value
+        expected = " or ".join(_TYPE_WORDS.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        got = _kind_of(error.instance)
+        tip = ""
+        if expected == "text" and not isinstance(error.instance, (dict, list)):
+            tip = "; quote the value so YAML keeps it as text"
+        add("S102", f"expected {expected}, got {got}{tip}")
+        return
+    if kw in ("enum", "const"):
+        allowed = error.validator_value if kw == "enum" else [error.validator_value]
+        words = ", ".join(_describe(a) for a in allowed)
+        hint = _hint(error.instance, [a for a in allowed if isinstance(a, str)]) if isinstance(error.instance, str) else ""
+        add("S104", f"{_describe(error.instance)} is not one of {words}{hint}")
+        return
+    if kw == "pattern":
+        what = error.schema.get("description", "")
+        add("S105", f"{_describe(error.instance)} does not have the required form" + (f": {what}" if what else ""))
+        return
+    if kw in ("minLength", "maxLength"):
+        add("S106", f"{_describe(error.instance)} has {len(error.instance)} characters; "
+                    f"{'at least' if kw == 'minLength' else 'at most'} {error.validator_value} are allowed")
+        return
+    if kw in ("minimum", "maximum"):
+        add("S106", f"{error.instance} is {'below the minimum' if kw == 'minimum' else 'above the maximum'} "
+                    f"of {error.validator_value}")
+        return
+    if kw in ("maxProperties", "minProperties"):
+        add("S106", f"{len(error.instance)} entries; {'at most' if kw == 'maxProperties' else 'at least'} "
+                    f"{error.validator_value} are allowed")
+        return
+    if kw == "oneOf":
+        # containerRegistry: settings or false. Report what is wrong inside the settings when a mapping was given.
+        if isinstance(error.instance, dict):
+            for sub in error.context:
+                if sub.validator not in ("const", "type"):
+                    _findings_for(sub, doc, out)
+            return
+        add("S102", f"expected a mapping of settings or false, got {_kind_of(error.instance)}")
+        return
+    add("S107", error.message)
+
+
+def check(doc: Document) -> list[Finding]:
+    findings: list[Finding] = []
+    for error in _validator().iter_errors(doc.data):
+        _findings_for(error, doc, findings)
+    # One key can break several keywords of the same rule (too short and a bad character): say it once.
+    seen, unique = set(), []
+    for f in findings:
+        if (f.rule, f.path) not in seen:
+            seen.add((f.rule, f.path))
+            unique.append(f)
+    return unique

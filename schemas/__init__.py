@@ -1,0 +1,1 @@
+"""The spec's JSON Schema, installed as the package generator.schemas (see pyproject.toml)."""

@@ -1,0 +1,1 @@
+"""Jinja fragments, installed as the package generator.templates (see pyproject.toml)."""

@@ -144,8 +144,10 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 
 def _login_error(auth: str, cloud: Cloud | None, reason: Any) -> DeployError:
-    return DeployError(f"cannot sign in to Azure with --auth {auth}: {_first_line(str(reason))}; "
-                       f"fix: {_login_fix(auth, cloud)}")
+    # the SDK's first sentence says what failed (an AADSTS code, "Azure CLI not found on path"); the rest is
+    # a troubleshooting link our fix replaces
+    said = _first_line(str(reason), 300).split(". ", 1)[0].rstrip(".")
+    return DeployError(f"cannot sign in to Azure with --auth {auth}: {said}; fix: {_login_fix(auth, cloud)}")
 
 
 class _FriendlyCredential:

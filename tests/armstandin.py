@@ -131,7 +131,7 @@ class ArmStandIn:
         self.resources: dict[tuple[str, str], dict[str, dict]] = {}  # (sub, rg) -> id -> resource
         self.what_if_override: dict | None = None  # a canned what-if result body, when a test needs one
         self.metadata: dict | None = None  # the /metadata/endpoints answer (None: 404)
-        self._next_failure: dict | None = None
+        self._failures: list[dict] = []  # armed by fail_next_deployment, consumed by the matching PUT
         self._async: dict[str, _Deployment] = {}
         self._what_ifs: dict[str, dict] = {}
         self._lock = threading.RLock()
@@ -210,15 +210,17 @@ class ArmStandIn:
 
     def fail_next_deployment(self, resource: str | None = None, code: str = "Conflict",
                              message: str = "The operation failed.", details: list | None = None, *,
-                             in_operations: bool = True) -> None:
-        """Make the next deployment end Failed; `resource` (a resource name) is the one that failed.
+                             deployment: str | None = None, in_operations: bool = True) -> None:
+        """Make the next deployment (or the next one named `deployment`) end Failed.
 
-        With in_operations=False the failure shows only in the deployment's error, not in the per-resource
-        operations (as happens for template-level failures).
+        `resource` (a resource name; default the last one) is the resource that fails, with `code`, `message`
+        and nested `details`. With in_operations=False the failure shows only in the deployment's error, not
+        in the per-resource operations (as for template-level failures).
         """
         with self._lock:
-            self._next_failure = {"resource": resource, "code": code, "message": message,
-                                  "details": details or [], "in_operations": in_operations}
+            self._failures.append({"resource": resource, "code": code, "message": message,
+                                   "details": details or [], "in_operations": in_operations,
+                                   "deployment": deployment})
 
     # -- inspection -------------------------------------------------------------------------------------
     def received(self, method: str | None = None, path_contains: str = "") -> list[Recorded]:
@@ -350,9 +352,9 @@ class ArmStandIn:
             # ARM echoes back read-only state for existing resources: what a summary has to filter out.
             delta += [{"path": p, "propertyChangeType": "Delete", "before": b} for p, (b, _) in
                       _ECHOED_NOISE.items()]
-            kind = "Modify" if any(d["propertyChangeType"] == "Modify" for d in delta) else "NoChange"
-            changes.append({"resourceId": res["id"], "changeType": kind, "before": before, "after": after,
-                            "delta": delta if kind == "Modify" else None})
+            # like the real service, the echoes alone make it report Modify: the false positive users see
+            changes.append({"resourceId": res["id"], "changeType": "Modify", "before": before, "after": after,
+                            "delta": delta})
         for rid, res in sorted(existing.items()):
             if rid not in named:
                 changes.append({"resourceId": res["id"], "changeType": "Delete" if mode == "Complete" else "Ignore",
@@ -376,9 +378,11 @@ class ArmStandIn:
         current = self.deployments.get(key)
         if current is not None and current.state == "Running":
             return 409, {}, _arm_error("DeploymentActive", f"The deployment '{name}' is already in progress.")
+        failure = next((f for f in self._failures if f["deployment"] in (None, name)), None)
+        if failure is not None:
+            self._failures.remove(failure)
         dep = _Deployment(sub, rg, name, body or {}, self._template_resources(sub, rg, body or {}),
-                          time.monotonic(), failure=self._next_failure, op_id=uuid.uuid4().hex)
-        self._next_failure = None
+                          time.monotonic(), failure=failure, op_id=uuid.uuid4().hex)
         self.deployments[key] = dep
         self._async[dep.op_id] = dep
         return 201, {"Azure-AsyncOperation": f"{self.url}/_standin/asyncoperations/{dep.op_id}",
@@ -487,6 +491,31 @@ class ArmStandIn:
             value.append({"id": f"{self._deployment_json(dep)['id']}/operations/{index:08X}",
                           "operationId": f"{index:08X}", "properties": props})
         return 200, {}, {"value": value}
+
+
+def sample_template() -> dict:
+    """A small hand-made ARM template: a storage account and a user-assigned identity, with outputs."""
+    return {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "storageName": {"type": "string", "metadata": {"description": "Required. Storage account name."}},
+            "identityName": {"type": "string", "defaultValue": "id-amlgen"},
+            "location": {"type": "string", "defaultValue": "[resourceGroup().location]"},
+        },
+        "resources": [
+            {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2026-04-01",
+             "name": "[parameters('storageName')]", "location": "[parameters('location')]",
+             "sku": {"name": "Standard_LRS"}, "kind": "StorageV2",
+             "properties": {"minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False}},
+            {"type": "Microsoft.ManagedIdentity/userAssignedIdentities", "apiVersion": "2024-11-30",
+             "name": "[parameters('identityName')]", "location": "[parameters('location')]"},
+        ],
+        "outputs": {
+            "storageAccountName": {"type": "string", "value": "[parameters('storageName')]"},
+            "identityName": {"type": "string", "value": "[parameters('identityName')]"},
+        },
+    }
 
 
 def _original(raw_path: str, lowered: str | None) -> str | None:

@@ -1,0 +1,84 @@
+"""Pytest fixtures for deploy tests: a running ARM stand-in, its CA bundle, and a credential that never signs in.
+
+Import the fixtures into a test module (`from deploy_fixtures import standin, arm, fake_credential`); they are
+kept out of conftest.py so that only the deploy tests pay for trustme and the stand-in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import trustme
+
+try:
+    from tests.armstandin import ArmStandIn
+except ImportError:  # tests/ is on sys.path instead (pytest's default rootdir-less import mode)
+    from armstandin import ArmStandIn
+
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+
+
+class FakeCredential:
+    """Hands out a fixed bearer token and remembers the scopes it was asked for; never touches the network."""
+
+    def __init__(self, token: str = "fake-token") -> None:
+        self.token = token
+        self.scopes: list[tuple[str, ...]] = []
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: object):
+        from azure.core.credentials import AccessToken
+
+        with self._lock:
+            self.scopes.append(scopes)
+        return AccessToken(self.token, int(time.time()) + 3600)
+
+
+@dataclass
+class StandInHandle:
+    """What the `standin` fixture yields: the server, its URL and the CA bundle that trusts it."""
+
+    server: ArmStandIn
+    url: str
+    ca_path: str
+
+
+@pytest.fixture(scope="session")
+def standin_ca() -> trustme.CA:
+    """One test CA per session: generating keys is the slow part of starting a stand-in."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def standin(standin_ca: trustme.CA, tmp_path: Path) -> Iterator[StandInHandle]:
+    """A fresh ARM stand-in on 127.0.0.1 (free port) for each test."""
+    server = ArmStandIn(ca=standin_ca)
+    ca_path = str(tmp_path / "standin-ca.pem")
+    url = server.start(ca_path)
+    try:
+        yield StandInHandle(server, url, ca_path)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_credential() -> FakeCredential:
+    return FakeCredential()
+
+
+@pytest.fixture
+def arm(standin: StandInHandle, fake_credential: FakeCredential, monkeypatch: pytest.MonkeyPatch):
+    """An ArmConnection to the stand-in with the fake credential; retries are collected in arm.retries."""
+    from generator import deploy
+
+    monkeypatch.delenv(deploy.ARM_ENDPOINT_ENV, raising=False)
+    retries: list[str] = []
+    conn = deploy.connect(SUBSCRIPTION, credential=fake_credential, arm_endpoint=standin.url,
+                          connection_verify=standin.ca_path, on_retry=retries.append)
+    conn.retries = retries  # type: ignore[attr-defined]
+    return conn

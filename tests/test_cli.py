@@ -1,0 +1,159 @@
+"""The command-line contract: paths and configuration, output layout, all-or-nothing, --check, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli, tree
+
+GOOD = "name: {name}\n"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A repository that is not a Python project: amlgen.toml at its root, specs in nested folders."""
+    (tmp_path / ".git").mkdir()
+    _write(tmp_path / "amlgen.toml", 'specs = ["specs"]\noutput = "generated"\n')
+    _write(tmp_path / "specs" / "team-a" / "dev.yaml", GOOD.format(name="team-a-dev"))
+    _write(tmp_path / "specs" / "prod.yml", GOOD.format(name="prod-ws"))
+    return tmp_path
+
+
+def test_without_paths_or_configuration_is_a_usage_error(tmp_path):
+    (tmp_path / ".git").mkdir()
+    result = run_cli("generate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no spec paths given and no configuration found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_configuration_from_amlgen_toml_and_layout_mirrors_spec_folders(repo):
+    result = run_cli("generate", cwd=repo / "specs" / "team-a")  # found by walking up to the repository root
+    assert result.returncode == 0, result.stderr
+    assert sorted(tree(repo / "generated")) == ["prod/main.json", "prod/main.parameters.json",
+                                                "team-a/dev/main.json", "team-a/dev/main.parameters.json"]
+    template = json.loads((repo / "generated" / "team-a" / "dev" / "main.json").read_text())
+    workspace = [r for r in template["resources"] if r["type"] == "Microsoft.MachineLearningServices/workspaces"][0]
+    assert workspace["name"] == "team-a-dev"  # the Azure name comes from the spec, not the file name
+    assert "specs/team-a/dev.yaml" in template["metadata"]["description"]
+
+
+def test_a_file_inside_a_configured_folder_keeps_its_place_in_the_layout(repo):
+    result = run_cli("generate", "specs/team-a/dev.yaml", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert (repo / "generated" / "team-a" / "dev" / "main.json").is_file()
+
+
+def test_output_option_overrides_configuration(repo):
+    result = run_cli("generate", "-o", "elsewhere", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    assert (repo / "elsewhere" / "prod" / "main.json").is_file()
+    assert not (repo / "generated").exists()
+
+
+def test_one_bad_spec_means_nothing_is_written(repo):
+    assert run_cli("generate", cwd=repo).returncode == 0
+    before = tree(repo / "generated")
+    _write(repo / "specs" / "prod.yml", "name: prod-ws\nlocation: West Europe\n")
+    _write(repo / "specs" / "new.yaml", GOOD.format(name="new-ws"))
+    result = run_cli("generate", cwd=repo)
+    assert result.returncode == 1
+    assert "specs/prod.yml:2:11: S105 location:" in result.stderr
+    assert "nothing written" in result.stderr
+    assert tree(repo / "generated") == before
+
+
+def test_check_reports_changed_missing_and_stale_files_with_a_unified_diff(repo):
+    assert run_cli("generate", cwd=repo).returncode == 0
+    assert run_cli("generate", "--check", cwd=repo).returncode == 0
+    _write(repo / "specs" / "prod.yml", "name: prod-ws\ntags: {owner: ml-platform}\n")
+    (repo / "specs" / "team-a" / "dev.yaml").rename(repo / "specs" / "team-a" / "test.yaml")
+    result = run_cli("generate", "--check", cwd=repo)
+    assert result.returncode == 1
+    assert "--- a/generated/prod/main.json" in result.stdout
+    assert '+        "owner": "ml-platform"' in result.stdout
+    assert "+++ b/generated/team-a/test/main.json" in result.stdout
+    assert "stale: generated/team-a/dev/main.json" in result.stdout
+    assert "1 changed, 2 missing, 2 stale" in result.stderr
+
+
+def test_generate_reports_stale_files_and_prune_deletes_them(repo):
+    assert run_cli("generate", cwd=repo).returncode == 0
+    (repo / "specs" / "prod.yml").unlink()
+    result = run_cli("generate", cwd=repo)
+    assert "stale: generated/prod/main.json" in result.stderr
+    assert (repo / "generated" / "prod" / "main.json").exists()
+    result = run_cli("generate", "--prune", cwd=repo)
+    assert result.returncode == 0
+    assert not (repo / "generated" / "prod").exists()
+
+
+def test_nonexistent_path_and_unknown_option_are_usage_errors(repo):
+    assert run_cli("validate", "nope.yaml", cwd=repo).returncode == 2
+    assert run_cli("validate", "--frobnicate", cwd=repo).returncode == 2
+    result = run_cli("validate", "amlgen.toml", cwd=repo)
+    assert result.returncode == 2 and "not a spec file" in result.stderr
+
+
+def test_a_killed_write_leaves_the_old_file(tmp_path, monkeypatch):
+    from generator import output
+    target = _write(tmp_path / "out" / "main.json", "old\n")
+
+    def boom(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(output.os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        output.write_atomic(target, "new\n")
+    assert target.read_text() == "old\n"
+    assert [p.name for p in target.parent.iterdir()] == ["main.json"]  # no temporary file left behind
+
+
+def test_validate_and_generate_do_not_import_the_azure_sdk():
+    code = ("import sys; from generator import cli; sys.argv=['amlgen','generate','--check']\n"
+            "try:\n    cli.cli.main(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('azure')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_module_entry_point_and_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and "amlgen" in result.stdout
+
+
+def test_wheel_carries_templates_and_schema_and_generates_from_them(tmp_path):
+    wheel_dir = tmp_path / "dist"
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(wheel_dir), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    wheel = next(wheel_dir.glob("amlgen-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "generator/templates/arm/workspace.json.jinja" in names
+    assert "generator/schemas/workspace.schema.json" in names
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    out = tmp_path / "out"
+    # Run from the extracted wheel only (not the repository): templates must come from the package.
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                             "import generator, runpy; assert generator.__file__.startswith(sys.argv[1]); "
+                             "sys.argv = ['amlgen', 'generate', sys.argv[2], '-o', sys.argv[3]]; "
+                             "runpy.run_module('generator', run_name='__main__')",
+                             str(site), str(ROOT / "examples" / "defaults.yaml"), str(out)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1"})
+    assert result.returncode == 0, result.stderr
+    assert tree(out) == {k: v for k, v in tree(ROOT / "out").items() if k.startswith("defaults/")} or \
+        (out / "defaults" / "main.json").read_text() == (ROOT / "out" / "defaults" / "main.json").read_text()

@@ -1,0 +1,452 @@
+"""Tests of generator/deploy.py: the real Azure SDK clients against the loopback ARM stand-in, fake credential."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from generator import deploy
+from generator.errors import DeployError
+
+try:
+    from tests.armstandin import ArmStandIn, sample_template
+    from tests.deploy_fixtures import SUBSCRIPTION, FakeCredential, arm, fake_credential, standin, standin_ca  # noqa: F401
+except ImportError:
+    from armstandin import ArmStandIn, sample_template
+    from deploy_fixtures import SUBSCRIPTION, FakeCredential, arm, fake_credential, standin, standin_ca  # noqa: F401
+
+pytest.importorskip("azure.mgmt.resource.deployments")
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = {"polling_interval": 0.01}
+
+
+def make_target(workspace: str = "mlw-dev", rg: str = "rg-ml", storage: str = "stamlgendev",
+                label: str | None = None) -> deploy.DeployTarget:
+    return deploy.DeployTarget(
+        label=label or f"examples/{workspace}.yaml", template=sample_template(),
+        parameters={"storageName": {"value": storage}}, resource_group=rg, workspace_name=workspace,
+        location="westeurope")
+
+
+def with_group(standin, rg: str = "rg-ml") -> None:
+    standin.server.groups[(SUBSCRIPTION, rg.lower())] = {"name": rg, "location": "westeurope"}
+
+
+# -- success ---------------------------------------------------------------------------------------------------
+
+def test_deploy_creates_group_reports_progress_and_returns_outputs(standin, arm, fake_credential):
+    standin.server.polls_to_finish, standin.server.min_running = 2, 0.15
+    events: list[tuple[str, str, str]] = []
+    target = make_target()
+
+    result = deploy.deploy(target, arm, create_resource_group=True, progress=lambda *e: events.append(e), **FAST)
+
+    assert result.state == "Succeeded"
+    assert result.outputs == {"storageAccountName": "stamlgendev", "identityName": "id-amlgen"}
+    assert result.deployment_name == "amlgen-mlw-dev"
+    assert events[0] == ("Microsoft.Resources/resourceGroups", "rg-ml", "Created")
+    assert ("Microsoft.ManagedIdentity/userAssignedIdentities", "id-amlgen", "Running") in events
+    # each resource's last reported state is Succeeded, and no state is reported twice in a row
+    final = {(t, n): s for t, n, s in events}
+    assert final[("Microsoft.Storage/storageAccounts", "stamlgendev")] == "Succeeded"
+    assert final[("Microsoft.ManagedIdentity/userAssignedIdentities", "id-amlgen")] == "Succeeded"
+    assert len(events) == len(set(events))
+    assert standin.server.groups[(SUBSCRIPTION, "rg-ml")]["location"] == "westeurope"
+
+
+def test_template_received_equals_template_sent_in_incremental_mode(standin, arm, fake_credential):
+    with_group(standin)
+    target = make_target()
+    sent = copy.deepcopy(target.template)
+
+    deploy.deploy(target, arm, **FAST)
+
+    [put] = standin.server.received("PUT", "/deployments/amlgen-mlw-dev")
+    assert put.body["properties"]["template"] == sent
+    assert put.body["properties"]["parameters"] == {"storageName": {"value": "stamlgendev"}}
+    assert put.body["properties"]["mode"] == "Incremental"
+    assert put.headers["authorization"] == "Bearer fake-token"
+    assert put.query["api-version"]
+    [check] = standin.server.received("POST", "/validate")  # preflight ran before the deployment
+    assert check.body["properties"]["template"] == sent
+    assert standin.server.requests.index(check) < standin.server.requests.index(put)
+    # no metadata document at the endpoint: the named cloud's token scope is used
+    assert ("https://management.azure.com/.default",) in fake_credential.scopes
+
+
+def test_whole_parameters_file_is_unwrapped(tmp_path):
+    out = tmp_path / "out" / "dev"
+    out.mkdir(parents=True)
+    (out / "main.json").write_text(json.dumps(sample_template()))
+    (out / "main.parameters.json").write_text(json.dumps({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0", "parameters": {"storageName": {"value": "st1"}}}))
+    target = deploy.DeployTarget.from_output_dir("examples/dev.yaml", out, "rg", "mlw-dev")
+    assert target.parameters == {"storageName": {"value": "st1"}}
+    assert target.template == sample_template()
+
+
+def test_no_wait_returns_once_arm_accepted(standin, arm):
+    with_group(standin)
+    standin.server.polls_to_finish = 50
+    result = deploy.deploy(make_target(), arm, wait=False, **FAST)
+    assert result.state == "Accepted"
+    assert not standin.server.received("GET", "/_standin/asyncoperations/")
+
+
+def test_deployment_name_is_stable_and_at_most_64_characters():
+    assert deploy.deployment_name_for("mlw-dev") == "amlgen-mlw-dev"
+    long_name = deploy.deployment_name_for("w" * 80)
+    assert len(long_name) == 64 and long_name == deploy.deployment_name_for("w" * 80)
+    assert deploy.deployment_name_for("w" * 80) != deploy.deployment_name_for("w" * 79 + "x")
+    assert deploy.deployment_name_for("a b/c") == "amlgen-a-b-c"
+
+
+def test_unknown_mode_is_refused_before_any_request(standin, arm):
+    with pytest.raises(DeployError, match="Incremental or Complete"):
+        deploy.deploy(make_target(), arm, mode="complete", **FAST)
+    assert standin.server.received(path_contains="/subscriptions/") == []
+
+
+# -- faults ----------------------------------------------------------------------------------------------------
+
+def test_throttled_request_is_retried_by_the_sdk_and_reported(standin, arm):
+    with_group(standin)
+    standin.server.throttle("PUT", "/deployments/", retry_after=0)
+
+    assert deploy.deploy(make_target(), arm, **FAST).state == "Succeeded"
+
+    assert len(standin.server.received("PUT", "/deployments/")) == 2
+    [notice] = arm.retries
+    assert "throttled the request (429)" in notice and "PUT" in notice and "retrying in 0 s" in notice
+
+
+def test_one_server_error_is_retried_by_the_sdk_and_reported(standin, arm):
+    with_group(standin)
+    standin.server.server_error("POST", "/validate")
+
+    assert deploy.deploy(make_target(), arm, **FAST).state == "Succeeded"
+
+    assert len(standin.server.received("POST", "/validate")) == 2
+    [notice] = arm.retries
+    assert "answered 500" in notice
+
+
+def test_failed_deployment_lists_each_failed_resource_with_nested_details(standin, arm):
+    with_group(standin)
+    standin.server.fail_next_deployment(
+        "stamlgendev", "StorageAccountAlreadyTaken", "The storage account named stamlgendev is already taken.",
+        details=[{"code": "NameNotUnique", "message": "Storage names are global.",
+                  "details": [{"code": "Hint", "message": "Pick another name."}]}])
+    events = []
+
+    with pytest.raises(DeployError) as caught:
+        deploy.deploy(make_target(), arm, progress=lambda *e: events.append(e), **FAST)
+
+    text = str(caught.value)
+    assert text.splitlines()[0] == ("deployment amlgen-mlw-dev of examples/mlw-dev.yaml failed in resource group "
+                                    "rg-ml (DeploymentFailed); failed resources:")
+    assert ("  Microsoft.Storage/storageAccounts 'stamlgendev': StorageAccountAlreadyTaken: The storage account "
+            "named stamlgendev is already taken.") in text.splitlines()
+    assert "    NameNotUnique: Storage names are global." in text.splitlines()
+    assert "      Hint: Pick another name." in text.splitlines()
+    assert "az deployment operation group list -g rg-ml -n amlgen-mlw-dev" in text
+    assert "userAssignedIdentities" not in text  # only the failed resource is listed
+    assert ("Microsoft.Storage/storageAccounts", "stamlgendev", "Failed") in events
+
+
+def test_failure_outside_the_operations_shows_the_deployment_error_tree(standin, arm):
+    with_group(standin)
+    standin.server.fail_next_deployment("id-amlgen", "InvalidTemplateDeployment", "Template was refused.",
+                                        details=[{"code": "Inner", "message": "deeper reason"}],
+                                        in_operations=False)
+    with pytest.raises(DeployError) as caught:
+        deploy.deploy(make_target(), arm, **FAST)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("deployment amlgen-mlw-dev of examples/mlw-dev.yaml failed in resource group rg-ml: "
+                               "DeploymentFailed: At least one resource deployment operation failed.")
+    assert lines[1].startswith("  ResourceDeploymentFailure: The resource write operation failed")
+    assert lines[2] == "    InvalidTemplateDeployment: Template was refused."
+    assert lines[3] == "      Inner: deeper reason"
+
+
+def test_preflight_400_gives_code_message_and_details_and_deploys_nothing(standin, arm):
+    with_group(standin)
+    standin.server.reject_validation("InvalidTemplate", "Deployment template validation failed: 'bad'.",
+                                     details=[{"code": "InvalidResourceName", "message": "Name 'x' is invalid."}])
+    with pytest.raises(DeployError) as caught:
+        deploy.deploy(make_target(), arm, **FAST)
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("preflight validation of examples/mlw-dev.yaml failed: InvalidTemplate: Deployment "
+                               "template validation failed: 'bad'.")
+    assert "correlation id" in lines[0]
+    assert lines[1] == "  InvalidResourceName: Name 'x' is invalid."
+    assert not standin.server.received("PUT")
+    assert arm.retries == []  # a 400 is final
+
+
+def test_401_says_to_sign_in_again_without_retrying(standin, arm):
+    with_group(standin)
+    standin.server.unauthorized()
+    with pytest.raises(DeployError) as caught:
+        deploy.deploy(make_target(), arm, **FAST)
+    text = str(caught.value)
+    assert "InvalidAuthenticationToken" in text and "az login" in text
+    assert len(text.splitlines()) == 1
+    assert len(standin.server.received(path_contains="/subscriptions/")) == 1 and arm.retries == []
+
+
+def test_missing_resource_group_says_how_to_create_it(standin, arm):
+    with pytest.raises(DeployError, match="--create-resource-group"):
+        deploy.deploy(make_target(), arm, **FAST)
+
+
+def test_ctrl_c_while_waiting_says_the_deployment_goes_on(standin, arm):
+    with_group(standin)
+    standin.server.polls_to_finish = 10_000
+
+    def interrupt(*event):
+        raise KeyboardInterrupt
+
+    with pytest.raises(deploy.DeployInterrupted) as caught:
+        deploy.deploy(make_target(), arm, progress=interrupt, **FAST)
+    text = str(caught.value)
+    assert "goes on in Azure" in text
+    assert "az deployment group show -g rg-ml -n amlgen-mlw-dev" in text
+
+
+# -- what-if ---------------------------------------------------------------------------------------------------
+
+CANNED_WHAT_IF = {
+    "status": "Succeeded",
+    "properties": {"changes": [
+        {"resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1",
+         "changeType": "Modify",
+         "delta": [
+             {"path": "properties.provisioningState", "propertyChangeType": "Delete", "before": "Succeeded"},
+             {"path": "properties.primaryEndpoints", "propertyChangeType": "Delete", "before": {"blob": "x"}},
+             {"path": "etag", "propertyChangeType": "Modify", "before": "a", "after": "b"},
+             {"path": "properties.minimumTlsVersion", "propertyChangeType": "Modify", "before": "TLS1_0",
+              "after": "TLS1_2"},
+             {"path": "properties.networkAcls", "propertyChangeType": "NoEffect", "before": {}, "after": {}},
+             {"path": "tags", "propertyChangeType": "Modify", "children": [
+                 {"path": "team", "propertyChangeType": "Create", "after": "ml"},
+                 {"path": "createdAt", "propertyChangeType": "Delete", "before": "yesterday"}]},
+         ]},
+        {"resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1",
+         "changeType": "Modify",
+         "delta": [
+             {"path": "identity.principalId", "propertyChangeType": "Delete", "before": "guid"},
+             {"path": "properties.creationTime", "propertyChangeType": "Modify", "before": "a", "after": "b"}]},
+        {"resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/r1",
+         "changeType": "Modify",
+         "delta": [{"path": "properties.principalId", "propertyChangeType": "Modify", "before": "p1",
+                    "after": "p2"}]},
+        {"resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/"
+                       "workspaces/mlw/computes/cpu", "changeType": "Create", "after": {"name": "cpu"}},
+        {"resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/other",
+         "changeType": "Ignore"},
+    ]},
+}
+
+
+def test_what_if_summary_filters_the_noise_the_service_echoes_back():
+    summary = deploy.summarise_what_if(CANNED_WHAT_IF)
+
+    assert summary.counts == {"Create": 1, "Modify": 2, "NoChange": 1, "Ignore": 1}
+    storage = next(c for c in summary.changes if c.name == "st1")
+    assert [d.path for d in storage.deltas] == ["properties.minimumTlsVersion", "tags"]
+    assert [c.path for c in storage.deltas[1].children] == ["team"]
+    assert storage.hidden == 5  # provisioningState, primaryEndpoints, etag, NoEffect networkAcls, createdAt
+    vault = next(c for c in summary.changes if c.name == "kv1")
+    assert vault.change_type == "NoChange" and vault.hidden == 2  # only echoes: not a change
+    role = next(c for c in summary.changes if c.name == "r1")
+    assert role.change_type == "Modify"  # a role assignment's principalId is input, not an echo
+    compute = next(c for c in summary.changes if c.name == "cpu")
+    assert compute.resource_type == "Microsoft.MachineLearningServices/workspaces/computes"
+    assert summary.has_changes and summary.hidden == 7
+
+    text = deploy.format_what_if(summary)
+    assert text.splitlines()[0] == "Resource changes: 1 to create, 2 to modify, 1 no change, 1 to ignore."
+    assert '    ~ properties.minimumTlsVersion: "TLS1_0" => "TLS1_2"' in text
+    assert '      + team: "ml"' in text
+    assert "provisioningState" not in text and "etag" not in text and "kv1" not in text
+    assert "(7 read-only properties the service echoes back not shown)" in text
+
+
+def test_what_if_through_the_sdk_sees_create_then_nochange_then_deletions_in_complete_mode(standin, arm):
+    with_group(standin)
+    target = make_target()
+
+    first = deploy.what_if(target, arm, **FAST)
+    assert first.counts == {"Create": 2}
+    [posted] = standin.server.received("POST", "/whatIf")
+    assert posted.body["properties"]["whatIfSettings"] == {"resultFormat": "FullResourcePayloads"}
+    assert posted.body["properties"]["template"] == sample_template()
+
+    deploy.deploy(target, arm, **FAST)
+    again = deploy.what_if(target, arm, **FAST)
+    assert again.counts == {"NoChange": 2} and not again.has_changes  # the echoed state is filtered
+    assert again.hidden == 6
+
+    smaller = deploy.DeployTarget(target.label, {**sample_template(), "resources": sample_template()["resources"][:1]},
+                                  target.parameters, "rg-ml", "mlw-dev")
+    assert deploy.what_if(smaller, arm, **FAST).counts == {"NoChange": 1, "Ignore": 1}
+    complete = deploy.what_if(smaller, arm, mode="Complete", **FAST)
+    assert [c.name for c in complete.deletions] == ["id-amlgen"]
+
+
+# -- many at once ----------------------------------------------------------------------------------------------
+
+def test_deploy_many_runs_in_parallel(standin, arm):
+    with_group(standin)
+    standin.server.latency = 0.3
+    targets = [make_target(f"mlw-{i}", storage=f"stamlgen{i}") for i in range(4)]
+
+    began = time.monotonic()
+    deploy.deploy(make_target("mlw-single"), arm, **FAST)
+    single = time.monotonic() - began
+
+    began = time.monotonic()
+    results = deploy.deploy_many(targets, arm, parallel=4, **FAST)
+    wall = time.monotonic() - began
+
+    assert [r.ok for r in results] == [True] * 4
+    assert [r.label for r in results] == [t.label for t in targets]
+    assert single >= 4 * 0.3  # validate, PUT, poll, final GET: each pays the latency
+    assert wall < 2 * single, f"4 targets at parallel 4 took {wall:.2f} s, one took {single:.2f} s"
+
+
+def test_deploy_many_one_failure_does_not_stop_the_others(standin, arm):
+    with_group(standin)
+    targets = [make_target(f"mlw-{i}", storage=f"stamlgen{i}") for i in range(3)]
+    standin.server.fail_next_deployment("stamlgen1", "Conflict", "It broke.", deployment="amlgen-mlw-1")
+    seen = []
+
+    results = deploy.deploy_many(targets, arm, parallel=2, progress=lambda *e: seen.append(e), **FAST)
+
+    assert [(r.ok, r.state) for r in results] == [(True, "Succeeded"), (False, "Failed"), (True, "Succeeded")]
+    assert "Conflict: It broke." in results[1].error
+    assert results[0].outputs["storageAccountName"] == "stamlgen0"
+    assert {label for label, *_ in seen} == {t.label for t in targets}
+    table = deploy.format_results(results)
+    assert table.splitlines()[0].split() == ["spec", "resource", "group", "deployment", "result", "time"]
+    assert "examples/mlw-1.yaml: deployment amlgen-mlw-1" in table
+
+
+def test_deploy_many_refuses_two_targets_with_one_deployment_name(arm):
+    with pytest.raises(DeployError, match="both deploy as amlgen-mlw"):
+        deploy.deploy_many([make_target("mlw"), make_target("mlw", label="other.yaml")], arm)
+
+
+# -- clouds, CA bundle, credentials --------------------------------------------------------------------------
+
+def test_named_clouds_have_their_own_endpoints_authorities_and_scopes(monkeypatch):
+    monkeypatch.delenv(deploy.ARM_ENDPOINT_ENV, raising=False)
+    gov = deploy.resolve_cloud("AzureUSGovernment")
+    assert gov.arm_endpoint == "https://management.usgovcloudapi.net/"
+    assert gov.authority_host == "https://login.microsoftonline.us"
+    assert gov.scope == "https://management.core.usgovcloudapi.net/.default"
+    assert deploy.resolve_cloud("azurechinacloud").arm_endpoint == "https://management.chinacloudapi.cn/"
+    assert deploy.resolve_cloud().name == "AzureCloud"
+    with pytest.raises(DeployError, match="unknown cloud 'AzureGermany'"):
+        deploy.resolve_cloud("AzureGermany")
+    with pytest.raises(DeployError, match="https://"):
+        deploy.resolve_cloud(arm_endpoint="http://127.0.0.1:1")
+
+
+def test_custom_endpoint_from_environment_reads_its_metadata(standin, fake_credential, monkeypatch):
+    standin.server.metadata = {"authentication": {"loginEndpoint": "https://adfs.stack.example/adfs/",
+                                                  "audiences": ["https://management.stack.example/abc"]}}
+    monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
+    conn = deploy.connect(SUBSCRIPTION, credential=fake_credential, connection_verify=standin.ca_path)
+    assert conn.cloud.arm_endpoint == standin.url + "/"
+    assert conn.cloud.authority_host == "https://adfs.stack.example/adfs"
+    with_group(standin)
+    deploy.validate(make_target(), conn, **FAST)
+    assert fake_credential.scopes[-1] == ("https://management.stack.example/abc/.default",)
+
+
+def test_ca_bundle_comes_from_requests_ca_bundle(standin, fake_credential, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
+    conn = deploy.connect(SUBSCRIPTION, credential=fake_credential, arm_endpoint=standin.url)
+    assert conn.connection_verify == standin.ca_path
+    with_group(standin)
+    deploy.validate(make_target(), conn, **FAST)
+
+
+def _run_isolated(code: str, **env_extra: str) -> subprocess.CompletedProcess:
+    """Run code in a fresh interpreter with no Azure variables, so that nothing can sign in for real."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "IDENTITY_", "MSI_"))}
+    env.update(env_extra)
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                          cwd=REPO)
+
+
+# Only `env`, `cli` (without az on PATH) and `workload-identity` are exercised: `default` and `managed-identity`
+# would probe the instance-metadata address.
+SIGN_IN = """
+from generator import deploy
+from generator.errors import DeployError
+try:
+    deploy.make_credential({auth!r}, cloud=deploy.CLOUDS["AzureCloud"]).get_token(
+        "https://management.azure.com/.default")
+except DeployError as err:
+    print(err)
+"""
+
+
+@pytest.mark.parametrize("auth, fix", [
+    ("env", "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET"),
+    ("cli", "run `az login`"),
+    ("workload-identity", "AZURE_FEDERATED_TOKEN_FILE"),
+])
+def test_missing_login_is_one_clear_line_and_nothing_on_stderr(auth, fix, tmp_path):
+    done = _run_isolated(SIGN_IN.format(auth=auth), PATH=str(tmp_path))  # no `az` on this PATH
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    [line] = done.stdout.splitlines()
+    assert line.startswith(f"cannot sign in to Azure with --auth {auth}: ")
+    assert fix in line
+
+
+def test_env_auth_names_the_missing_variables(monkeypatch):
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH",
+                 "AZURE_USERNAME", "AZURE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_TENANT_ID", "t")
+    credential = deploy.make_credential("env")
+    with pytest.raises(DeployError) as caught:
+        credential.get_token("https://management.azure.com/.default")
+    assert "(AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH not set)" in str(caught.value)
+
+
+def test_unknown_auth_is_refused():
+    with pytest.raises(DeployError, match="unknown --auth 'browser'"):
+        deploy.make_credential("browser")
+
+
+def test_importing_the_deploy_module_does_not_import_the_sdk():
+    done = _run_isolated("import sys, generator.deploy; print(sorted(m for m in sys.modules if m.startswith('azure')))")
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+# -- config.json -----------------------------------------------------------------------------------------------
+
+def test_write_config_writes_what_mlclient_from_config_reads(tmp_path):
+    path = deploy.write_config(tmp_path / "nested" / "config.json", SUBSCRIPTION, "rg-ml", "mlw-dev")
+    assert json.loads(path.read_text()) == {"subscription_id": SUBSCRIPTION, "resource_group": "rg-ml",
+                                            "workspace_name": "mlw-dev"}
+    assert path.read_text().endswith("}\n")
+    assert deploy.write_config(tmp_path, SUBSCRIPTION, "rg", "w") == tmp_path / "config.json"
+    assert not [p for p in tmp_path.rglob(".config.*")]

@@ -378,6 +378,8 @@ class TargetResult:
 class DeployInterrupted(DeployError):
     """Waiting stopped (Ctrl-C); the deployment itself goes on in Azure."""
 
+    exit_code = 130  # as for any interrupted command (cli.main)
+
     def __init__(self, targets: Sequence[DeployTarget]) -> None:
         self.targets = list(targets)
         if len(self.targets) == 1:

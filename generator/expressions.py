@@ -48,3 +48,11 @@ def references(value) -> list[Ref]:
         for item in value:
             found.extend(references(item))
     return found
+
+
+@dataclass(frozen=True)
+class ResourceGroupScope(Expr):
+    """A resource group by subscription and name: the scope of a resource brought by ID (Bicep `existing`)."""
+
+    subscription: str
+    resource_group: str

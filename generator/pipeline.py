@@ -7,6 +7,7 @@ from pathlib import Path
 
 from generator import model, plan
 from generator.arm import render as arm_render
+from generator.bicep import render as bicep_render
 from generator.config import SpecFile, display
 from generator.findings import ERROR, Finding, has_errors
 from generator.spec import load, rules, schema
@@ -70,6 +71,8 @@ def render_spec(spec: model.Spec) -> dict[str, str]:
     return {
         "main.json": arm_render.dumps(arm_render.render_template(p)),
         "main.parameters.json": arm_render.dumps(arm_render.render_parameters(p)),
+        "main.bicep": bicep_render.render_template(p),
+        "main.bicepparam": bicep_render.render_parameters(p),
     }
 
 

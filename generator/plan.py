@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.apiversions import api_version
-from generator.expressions import Param, Ref, ResourceGroupLocation, TenantId, references
+from generator.expressions import Param, Ref, ResourceGroupLocation, ResourceGroupScope, TenantId, references
 from generator.model import (ApplicationInsights, ContainerRegistry, Existing, KeyVault, LogAnalytics,
                              ManagedNetwork, Spec, StorageAccount)
 from generator.naming import ResourceId
@@ -80,8 +80,9 @@ def _network_acls(public_network_access: str) -> dict:
 
 
 def _existing(symbol: str, existing: Existing) -> Resource:
-    return Resource(kind="existing", symbol=symbol, type=existing.ref.type, name=existing.ref.name,
-                    existing=existing.ref)
+    ref = existing.ref
+    return Resource(kind="existing", symbol=symbol, type=ref.type, name=ref.name, existing=ref,
+                    values={"scope": ResourceGroupScope(ref.subscription, ref.resource_group)})
 
 
 def _storage(spec: Spec, st: StorageAccount) -> Resource:

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import EXAMPLES, OUT, require
 
-FRAMEWORKS = ["arm"]
+FRAMEWORKS = ["arm", "bicep"]
 
 
 def _checkov() -> str | None:

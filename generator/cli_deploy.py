@@ -1,0 +1,283 @@
+"""The `what-if` and `deploy` commands: regenerate in memory, refuse a stale out/, preflight, what-if, confirm, deploy.
+
+cli.py adds them with `register(cli)`. The Azure SDK is imported only when one of these commands runs (through
+generator.deploy), so `validate` and `generate` stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+
+from generator import config, deploy, output, pipeline
+from generator.errors import DeployError, SpecError, UsageError
+from generator.findings import format_text
+
+
+def _azure_options(command):
+    """The options what-if and deploy share: which specs, where they go, and how to reach Azure."""
+    options = [
+        click.argument("paths", nargs=-1, required=True, type=click.Path()),
+        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", required=True,
+                     help="Subscription ID (default: $AZURE_SUBSCRIPTION_ID)."),
+        click.option("--resource-group", "-g", required=True, help="Resource group to deploy into."),
+        click.option("-o", "--output", "out", type=click.Path(file_okay=False),
+                     help="Output folder the specs were generated into (default: [tool.amlgen] output, else ./out)."),
+        click.option("--from-output", is_flag=True,
+                     help="Deploy out/<spec>/main.json as it is on disk, without checking that it is up to date."),
+        click.option("--auth", type=click.Choice(deploy.AUTH_MODES), default="default", show_default=True,
+                     help="How to sign in: DefaultAzureCredential, the Azure CLI's login, AZURE_* service "
+                          "principal variables, a managed identity, or a workload identity (federated token)."),
+        click.option("--cloud", type=click.Choice(list(deploy.CLOUDS)), default=None,
+                     help="Azure cloud (default: the spec's cloud, else AzureCloud)."),
+        click.option("--arm-endpoint", envvar=deploy.ARM_ENDPOINT_ENV, default=None,
+                     help=f"ARM endpoint URL for Azure Stack Hub or a custom cloud (or ${deploy.ARM_ENDPOINT_ENV}). "
+                          "A private CA comes from $REQUESTS_CA_BUNDLE."),
+        click.option("--complete", is_flag=True,
+                     help="Complete mode: delete what the template does not name. Shown in the what-if first."),
+        click.option("--parallel", type=click.IntRange(1, 32), default=1, show_default=True,
+                     help="How many specs to work on at once."),
+        click.option("--polling-interval", type=click.FloatRange(0.0), default=10.0, hidden=True),
+        click.option("--verbose", is_flag=True, help="Let the Azure SDK's own logging through."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@dataclasses.dataclass
+class _Job:
+    target: deploy.DeployTarget
+    out_folder: str
+
+
+def _targets(paths, out, resource_group, from_output, location=None) -> tuple[list[_Job], str | None]:
+    """One DeployTarget per spec: the template generated in memory, after checking out/ holds the same bytes."""
+    cfg, wanted = config.resolve(tuple(paths), out)
+    spec_files, empty = config.discover(wanted, cfg)
+    if empty:
+        raise UsageError(f"{config.display(empty[0])}: this folder holds no spec files (*.yaml, *.yml)")
+    result = pipeline.validate(spec_files) if from_output else pipeline.generate(spec_files)
+    if not result.ok:
+        click.echo(format_text(result.findings), err=True, nl=False)
+        raise SpecError([f for f in result.findings if f.severity == "error"])
+    shown = config.display(cfg.output)
+    jobs, clouds = [], set()
+    for item in result.checked:
+        folder = item.spec_file.out_folder.as_posix()
+        if from_output:
+            files = {}
+            for name in ("main.json", "main.parameters.json"):
+                path = cfg.output / folder / name
+                if path.exists():
+                    files[name] = path.read_text(encoding="utf-8")
+            if "main.json" not in files:
+                raise UsageError(f"{shown}/{folder}/main.json does not exist: run `amlgen generate` first")
+        else:
+            mine = {rel: text for rel, text in result.files.items() if rel.startswith(folder + "/")}
+            comparison = output.compare(mine, cfg.output, shown)
+            if comparison.changed or comparison.missing:
+                stale = ", ".join(f"{shown}/{rel}" for rel in comparison.changed + comparison.missing)
+                raise DeployError(f"{stale} is not what {config.display(item.spec_file.path)} generates: run "
+                                  f"`amlgen generate` and review the diff (or pass --from-output to deploy the files "
+                                  f"on disk as they are)")
+            files = {rel.split("/")[-1]: text for rel, text in mine.items()}
+        parameters = json.loads(files.get("main.parameters.json") or "{}")
+        spec = item.spec
+        jobs.append(_Job(deploy.DeployTarget(
+            label=config.display(item.spec_file.path), template=json.loads(files["main.json"]),
+            parameters=parameters, resource_group=resource_group, workspace_name=spec.name,
+            location=location or spec.location), folder))
+        clouds.add(getattr(spec, "cloud", None))
+    clouds.discard(None)
+    if len(clouds) > 1:
+        raise UsageError(f"the specs name different clouds ({', '.join(sorted(clouds))}): deploy them separately")
+    return jobs, (clouds.pop() if clouds else None)
+
+
+class _Printer:
+    """Progress and retry lines on stderr: a coloured display on a terminal, plain lines in CI logs."""
+
+    SYMBOLS = {"Succeeded": ("✓", "green"), "Created": ("✓", "green"), "Failed": ("✗", "red"),
+               "Running": ("…", "yellow"), "Accepted": ("…", "yellow"), "Canceled": ("✗", "red")}
+
+    def __init__(self, many: bool) -> None:
+        self.many = many
+        self.tty = sys.stderr.isatty()
+        self._lock = threading.Lock()
+
+    def progress(self, label: str, rtype: str, name: str, state: str) -> None:
+        prefix = f"[{label}] " if self.many else ""
+        if self.tty:
+            symbol, colour = self.SYMBOLS.get(state, ("·", None))
+            line = f"  {click.style(symbol, fg=colour)} {prefix}{rtype} {click.style(name, bold=True)}: {state}"
+        else:
+            line = f"  {prefix}{rtype} {name}: {state}"
+        with self._lock:
+            click.echo(line, err=True)
+
+    def retry(self, message: str) -> None:
+        with self._lock:
+            click.echo(f"  retry: {message}", err=True)
+
+
+def _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer) -> deploy.ArmConnection:
+    return deploy.connect(subscription, auth=auth, cloud=cloud or spec_cloud, arm_endpoint=arm_endpoint,
+                          on_retry=printer.retry, verbose=verbose)
+
+
+def _preview(jobs: list[_Job], conn, mode: str, parallel: int, polling: float, validate_first: bool):
+    """Preflight (for deploy) and what-if of every job, `parallel` at a time: {index: summary | DeployError}."""
+
+    def one(job: _Job):
+        try:
+            if validate_first:
+                deploy.validate(job.target, conn, mode=mode, polling_interval=min(polling, 2.0))
+            return deploy.what_if(job.target, conn, mode=mode, polling_interval=min(polling, 2.0))
+        except DeployError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=min(parallel, len(jobs))) as pool:
+        return list(pool.map(one, jobs))
+
+
+def _summary_json(summary: deploy.WhatIfSummary) -> dict:
+    return {"counts": summary.counts, "hidden": summary.hidden,
+            "changes": [dataclasses.asdict(c) for c in summary.changes]}
+
+
+@click.command("what-if")
+@_azure_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--show-unchanged", is_flag=True, help="List resources without changes too.")
+def what_if_command(paths, subscription, resource_group, out, from_output, auth, cloud, arm_endpoint, complete,
+                    parallel, polling_interval, verbose, fmt, show_unchanged):
+    """Show what deploying the specs would change in Azure, per resource; changes nothing, exits 0.
+
+    Read-only properties the service echoes back (provisioningState, etag, principalId, ...) are left out.
+    """
+    jobs, spec_cloud = _targets(paths, out, resource_group, from_output)
+    printer = _Printer(len(jobs) > 1)
+    conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
+    mode = "Complete" if complete else "Incremental"
+    results = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=False)
+    failures = [r for r in results if isinstance(r, DeployError)]
+    if len(jobs) == 1 and failures:
+        raise failures[0]
+    if fmt == "json":
+        doc = {job.target.label: ({"error": str(r)} if isinstance(r, DeployError) else _summary_json(r))
+               for job, r in zip(jobs, results)}
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        for job, result in zip(jobs, results):
+            if len(jobs) > 1:
+                click.echo(f"== {job.target.label} -> {resource_group}/{job.target.deployment_name}")
+            click.echo(f"error: {result}" if isinstance(result, DeployError)
+                       else deploy.format_what_if(result, show_unchanged=show_unchanged))
+    sys.exit(1 if failures else 0)
+
+
+@click.command("deploy")
+@_azure_options
+@click.option("--create-resource-group", is_flag=True, help="Create the resource group when it does not exist.")
+@click.option("--location", "-l", help="Region for --create-resource-group (default: the spec's location).")
+@click.option("--yes", "-y", is_flag=True, help="Deploy without asking (CI).")
+@click.option("--no-wait", is_flag=True, help="Return once Azure has accepted the deployment.")
+@click.option("--write-config", type=click.Path(), default=None,
+              help="After success, write the workspace's config.json (for MLClient.from_config() and `az ml`) "
+                   "here; with several specs, a folder that gets <spec>/config.json.")
+def deploy_command(paths, subscription, resource_group, out, from_output, auth, cloud, arm_endpoint, complete,
+                   parallel, polling_interval, verbose, create_resource_group, location, yes, no_wait,
+                   write_config):
+    """Deploy the generated templates: preflight, what-if, confirm, deploy, print outputs.
+
+    Incremental mode: nothing the template does not name is touched. --complete deletes the rest, after a
+    what-if that lists every deletion. Exit codes: 0 deployed, 1 a deployment or preflight failed (or
+    specs have errors / out/ is stale), 2 usage, 130 stopped waiting (the deployment goes on in Azure).
+    """
+    if no_wait and write_config:
+        raise UsageError("--write-config needs the deployment to finish: drop --no-wait")
+    jobs, spec_cloud = _targets(paths, out, resource_group, from_output, location)
+    many = len(jobs) > 1
+    printer = _Printer(many)
+    conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
+    mode = "Complete" if complete else "Incremental"
+
+    if create_resource_group:
+        first = jobs[0].target
+        if deploy.ensure_resource_group(first, conn, location or first.location):
+            printer.progress(first.label, "Microsoft.Resources/resourceGroups", resource_group, "Created")
+
+    previews = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=True)
+    ready: list[_Job] = []
+    early: dict[int, deploy.TargetResult] = {}
+    for index, (job, preview) in enumerate(zip(jobs, previews)):
+        if many:
+            click.echo(f"== {job.target.label} -> {resource_group}/{job.target.deployment_name}")
+        if isinstance(preview, DeployError):
+            if not many:
+                raise preview
+            click.echo(f"error: {preview}")
+            early[index] = deploy.TargetResult(job.target.label, job.target.deployment_name, resource_group,
+                                               False, "Failed", 0.0, str(preview))
+            continue
+        click.echo(deploy.format_what_if(preview))
+        if preview.deletions:
+            click.echo(f"Complete mode DELETES {len(preview.deletions)} resource(s) the template does not name:")
+            for change in preview.deletions:
+                click.echo(f"  - {change.resource_id}")
+        ready.append(job)
+
+    if ready and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("no terminal to confirm on: pass --yes to deploy without a prompt")
+        what = "DELETING the resources listed above" if any(
+            isinstance(p, deploy.WhatIfSummary) and p.deletions for p in previews) else "the changes above"
+        click.confirm(f"Deploy {len(ready)} spec(s) to {resource_group}, {what}?", abort=True, err=True)
+
+    options = dict(mode=mode, preflight=False, wait=not no_wait, polling_interval=polling_interval)
+    results: dict[int, deploy.TargetResult] = dict(early)
+    if len(jobs) == 1:
+        target = jobs[0].target
+        result = deploy.deploy(target, conn,
+                               progress=lambda t, n, s: printer.progress(target.label, t, n, s), **options)
+        results[0] = deploy.TargetResult(target.label, target.deployment_name, resource_group, True, result.state,
+                                         result.duration, None, result.outputs)
+    elif ready:
+        indexes = [jobs.index(job) for job in ready]
+        done = deploy.deploy_many([job.target for job in ready], conn, parallel=parallel,
+                                  progress=printer.progress, **options)
+        results.update(zip(indexes, done))
+    ordered = [results[i] for i in sorted(results)]
+
+    for job, result in zip(jobs, ordered):
+        if result.state == "Accepted":
+            click.echo(f"{job.target.label}: accepted; follow it with: {job.target.follow_command()}", err=True)
+        elif result.ok:
+            if many:
+                click.echo(f"== outputs of {job.target.label}")
+            for key, value in result.outputs.items():
+                click.echo(f"{key} = {value if isinstance(value, str) else json.dumps(value)}")
+            if write_config:
+                where = Path(write_config) / job.out_folder / "config.json" if many else Path(write_config)
+                written = deploy.write_config(where, subscription, resource_group, job.target.workspace_name)
+                click.echo(f"wrote {config.display(written.resolve())}", err=True)
+    if many:
+        click.echo(deploy.format_results(ordered), err=True)
+    failed = [r for r in ordered if not r.ok]
+    if failed:
+        raise DeployError(f"{len(failed)} of {len(ordered)} deployment(s) failed") if many else DeployError(
+            failed[0].error or "deployment failed")
+    sys.exit(0)
+
+
+def register(group: click.Group) -> None:
+    """Add `what-if` and `deploy` to the amlgen command group."""
+    group.add_command(what_if_command)
+    group.add_command(deploy_command)

@@ -42,8 +42,8 @@ def test_without_paths_or_configuration_is_a_usage_error(tmp_path):
 def test_configuration_from_amlgen_toml_and_layout_mirrors_spec_folders(repo):
     result = run_cli("generate", cwd=repo / "specs" / "team-a")  # found by walking up to the repository root
     assert result.returncode == 0, result.stderr
-    assert sorted(tree(repo / "generated")) == ["prod/main.json", "prod/main.parameters.json",
-                                                "team-a/dev/main.json", "team-a/dev/main.parameters.json"]
+    names = ["main.bicep", "main.bicepparam", "main.json", "main.parameters.json"]
+    assert sorted(tree(repo / "generated")) == [f"{folder}/{n}" for folder in ("prod", "team-a/dev") for n in names]
     template = json.loads((repo / "generated" / "team-a" / "dev" / "main.json").read_text())
     workspace = [r for r in template["resources"] if r["type"] == "Microsoft.MachineLearningServices/workspaces"][0]
     assert workspace["name"] == "team-a-dev"  # the Azure name comes from the spec, not the file name
@@ -86,7 +86,7 @@ def test_check_reports_changed_missing_and_stale_files_with_a_unified_diff(repo)
     assert '+        "owner": "ml-platform"' in result.stdout
     assert "+++ b/generated/team-a/test/main.json" in result.stdout
     assert "stale: generated/team-a/dev/main.json" in result.stdout
-    assert "1 changed, 2 missing, 2 stale" in result.stderr
+    assert "2 changed, 4 missing, 4 stale" in result.stderr  # main.json and main.bicep of each
 
 
 def test_generate_reports_stale_files_and_prune_deletes_them(repo):

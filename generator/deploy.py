@@ -469,6 +469,8 @@ def _explain(exc: Exception, action: str, target: DeployTarget | None = None,
     elif code == "DeploymentActive" and target is not None:
         fix = (f"; fix: wait for it ({target.follow_command()}) or cancel it "
                f"(az deployment group cancel -g {target.resource_group} -n {target.deployment_name})")
+    if fix:
+        head = head.rstrip(".")
     lines = [head + fix + _correlation(exc)]
     lines.extend(_error_lines(error))
     return DeployError("\n".join(lines))

@@ -33,6 +33,9 @@ RULES: dict[str, str] = {
     "R206": "A setting conflicts with bringing an existing resource.",
     "R207": "A dependent resource cannot be closed to the public network with its SKU.",
     "R208": "A container registry behind a private network needs an image build compute.",
+    "R210": "A role is neither a built-in role name nor a role definition GUID.",
+    "R211": "A role assignment's scope is a resource the spec does not create.",
+    "R212": "A compute's settings contradict each other or the workspace's.",
 }
 
 
@@ -52,7 +55,9 @@ class Finding:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         label = self.rule if self.severity == ERROR else f"{self.rule} (warning)"
         path = f" {self.path}:" if self.path else ""
-        return f"{where}: {label}{path} {self.message}"
+        # one finding, one line: control characters from a value are shown escaped
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+        return f"{where}: {label}{path} {message}"
 
 
 def has_errors(findings) -> bool:

@@ -54,7 +54,15 @@ def _pos(node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _convert(node, path, loc: Locations, findings: list, file: str, constructor):
+class _AliasLoop(Exception):
+    def __init__(self, node):
+        self.node = node
+
+
+def _convert(node, path, loc: Locations, findings: list, file: str, constructor, active=()):
+    if any(node is a for a in active):  # an alias inside its own anchor: `a: &x [*x]`
+        raise _AliasLoop(node)
+    active = active + (node,) if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else active
     loc.values[path] = _pos(node)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
@@ -70,10 +78,11 @@ def _convert(node, path, loc: Locations, findings: list, file: str, constructor)
                                         f"'{key}' is already set on line {first}; keep one of the two"))
                 continue
             loc.keys[path + (key,)] = _pos(key_node)
-            out[key] = _convert(value_node, path + (key,), loc, findings, file, constructor)
+            out[key] = _convert(value_node, path + (key,), loc, findings, file, constructor, active)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, path + (i,), loc, findings, file, constructor) for i, item in enumerate(node.value)]
+        return [_convert(item, path + (i,), loc, findings, file, constructor, active)
+                for i, item in enumerate(node.value)]
     return constructor.construct_object(node, deep=True)
 
 
@@ -83,9 +92,19 @@ def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
+        opened = exc.context_mark
+        if opened is not None and mark is not None and (opened.line, opened.column) != (mark.line, mark.column):
+            if (exc.context or "").startswith("while parsing a flow"):
+                # an unclosed [ or {: the place to fix is where it opened, not where the parser gave up
+                context += f"; the parser gave up at line {mark.line + 1}, column {mark.column + 1}"
+                mark = opened
+            else:
+                context += f"; it started at line {opened.line + 1}, column {opened.column + 1}"
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if "\t" in text.splitlines()[mark.line if mark and mark.line < len(text.splitlines()) else 0]:
+            context += "; YAML does not allow tabs for indentation, use spaces"
         return None, [Finding(file, line, col, "L001", "", f"{problem}{context}; fix the YAML syntax here")]
     except yaml.YAMLError as exc:
         return None, [Finding(file, 1, 1, "L001", "", f"invalid YAML: {exc}")]
@@ -95,6 +114,10 @@ def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:
     loc = Locations()
     try:
         data = _convert(node, (), loc, findings, file, _Constructor())
+    except _AliasLoop as exc:
+        line, col = _pos(exc.node)
+        return None, [Finding(file, line, col, "L001", "", "an alias refers to the collection that contains it; "
+                                                          "YAML anchors cannot refer to themselves")]
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -116,5 +139,9 @@ def load_file(path: Path, display: str) -> tuple[Document | None, list[Finding]]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return None, [Finding(display, 1, 1, "L001", "", f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8")]
+        before = raw[:exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        return None, [Finding(display, line, column, "L001", "",
+                              f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02X}); save it as UTF-8")]
     return parse_text(text, display)

@@ -6,6 +6,8 @@ from __future__ import annotations
 # so every generated template can be validated offline. Change a version here and regenerate out/.
 API_VERSIONS: dict[str, str] = {
     "Microsoft.MachineLearningServices/workspaces": "2026-05-01",
+    "Microsoft.MachineLearningServices/workspaces/computes": "2026-05-01",
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",
     "Microsoft.Storage/storageAccounts": "2026-04-01",
     "Microsoft.KeyVault/vaults": "2026-02-01",
     "Microsoft.Insights/components": "2020-02-02",

@@ -743,6 +743,22 @@ def ensure_resource_group(target: DeployTarget, conn: ArmConnection, location: s
 Progress = Callable[[str, str, str], None]  # (resource type, resource name, provisioning state)
 
 
+class _PollingStopped(Exception):
+    """Raised in the SDK's polling thread once we stop waiting, so that it ends instead of polling on."""
+
+
+def _stoppable_polling(interval: float, stop: threading.Event, endpoint: str) -> Any:
+    """The SDK's ARMPolling, except that its sleep between polls ends (and polling stops) when `stop` is set."""
+    from azure.mgmt.core.polling.arm_polling import ARMPolling
+
+    class _StoppablePolling(ARMPolling):
+        def _sleep(self, delay: float) -> None:  # the one place LROBasePolling waits between polls
+            if stop.wait(delay):
+                raise _PollingStopped
+
+    return _StoppablePolling(interval, path_format_arguments={"endpoint": endpoint})
+
+
 def deploy(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incremental",
            create_resource_group: bool = False, location: str | None = None, preflight: bool = True,
            wait: bool = True, progress: Progress | None = None, polling_interval: float = 10.0,
@@ -767,9 +783,10 @@ def deploy(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incrementa
     if preflight:
         _validate(deployments, target, body, conn, polling_interval=min(polling_interval, 2.0))
 
+    stop = _stop or threading.Event()
+    polling = _stoppable_polling(polling_interval, stop, conn.cloud.arm_endpoint) if wait else False
     try:
-        poller = deployments.deployments.begin_create_or_update(
-            rg, name, body, polling_interval=polling_interval, polling=wait)
+        poller = deployments.deployments.begin_create_or_update(rg, name, body, polling=polling)
     except KeyboardInterrupt:
         raise DeployInterrupted([target]) from None
     except AzureError as exc:
@@ -802,10 +819,12 @@ def deploy(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incrementa
             while not poller.done():
                 if progress:
                     report()
-                if _stop is not None and _stop.is_set():
+                if stop.is_set():
                     raise KeyboardInterrupt
                 poller.wait(timeout=interval)
             result = poller.result()
+        except _PollingStopped:
+            raise KeyboardInterrupt from None  # deploy_many stopped us: same as Ctrl-C
         except HttpResponseError as exc:
             operations = report()
             raise _deployment_failed(exc, target, deployments, operations, conn) from None
@@ -814,6 +833,7 @@ def deploy(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incrementa
         if progress:
             report()
     except KeyboardInterrupt:
+        stop.set()  # end the SDK's polling thread: the deployment goes on in Azure, we stop asking
         raise DeployInterrupted([target]) from None
 
     data = result.as_dict()

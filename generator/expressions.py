@@ -28,12 +28,27 @@ class TenantId(Expr):
 
 @dataclass(frozen=True)
 class Ref(Expr):
-    """A property of another resource of the same template, by its symbol: `id`, `name` or `principalId`
-    (of its system-assigned identity). A reference to a resource the template declares creates the
-    dependency (ARM dependsOn, implicit in Bicep)."""
+    """A property of another resource of the same template, by its symbol: `id`, `name`, `principalId`
+    (of its system-assigned identity) or `resource` (the resource itself: a Bicep `parent` or `scope`; its ID
+    in ARM). A reference to a resource the template declares creates the dependency (ARM dependsOn,
+    implicit in Bicep)."""
 
     symbol: str
     attr: str = "id"
+
+
+@dataclass(frozen=True)
+class ResourceGroupId(Expr):
+    """The ID of the resource group being deployed to."""
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A template function both languages share (guid, toLower, subscriptionResourceId); arguments are
+    literals or expressions."""
+
+    function: str
+    args: tuple = ()
 
 
 def references(value) -> list[Ref]:
@@ -41,6 +56,8 @@ def references(value) -> list[Ref]:
     found: list[Ref] = []
     if isinstance(value, Ref):
         found.append(value)
+    elif isinstance(value, Call):
+        found.extend(references(list(value.args)))
     elif isinstance(value, dict):
         for item in value.values():
             found.extend(references(item))

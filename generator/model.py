@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.naming import ResourceId, derived_name, parse_resource_id
+from generator.roles import role_guid
 
 # Properties Azure fixes when the workspace is created: changing one means a new workspace (or a refusal).
 # Marked on the fields with create_only() so the diff and the rules can warn before it happens.
@@ -80,6 +81,12 @@ class ManagedNetwork:
 
 
 @dataclass(frozen=True)
+class ServerlessCompute:
+    subnet: str | None
+    no_public_ip: bool
+
+
+@dataclass(frozen=True)
 class WorkspaceSettings:
     friendly_name: str | None
     description: str | None
@@ -87,6 +94,42 @@ class WorkspaceSettings:
     public_network_access: str
     image_build_compute: str | None
     managed_network: ManagedNetwork | None
+    hbi: bool = create_only(False)
+    serverless: ServerlessCompute | None = None
+
+
+@dataclass(frozen=True)
+class ComputeCluster:
+    name: str
+    vm_size: str
+    priority: str
+    min_nodes: int
+    max_nodes: int
+    idle_minutes: int
+    subnet: str | None
+    public_ip: bool
+
+
+@dataclass(frozen=True)
+class ComputeInstance:
+    name: str
+    vm_size: str
+    assigned_user: tuple[str, str] | None  # (object ID, tenant ID)
+    idle_minutes: int
+    ssh: bool
+    setup_script: str | None
+    subnet: str | None
+    public_ip: bool
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    role: str  # as written in the spec (name or GUID)
+    role_guid: str
+    principal_id: str
+    principal_type: str
+    scope: str  # workspace | storage | keyVault | containerRegistry | resourceGroup
+    description: str | None
 
 
 @dataclass(frozen=True)
@@ -102,6 +145,8 @@ class Spec:
     key_vault: KeyVault | Existing = create_only()
     application_insights: ApplicationInsights | Existing | None = None
     container_registry: ContainerRegistry | Existing | None = None
+    computes: tuple[ComputeCluster | ComputeInstance, ...] = ()
+    role_assignments: tuple[RoleAssignment, ...] = ()
 
 
 def _existing(section: dict) -> Existing | None:
@@ -143,6 +188,9 @@ def build(data: dict, source: str) -> Spec:
         )
         managed = ManagedNetwork(mn.get("isolationMode", "Disabled"), mn.get("firewallSku"), rules)
 
+    closed = public == "Disabled"
+    sc = ws.get("serverlessCompute")
+    serverless = ServerlessCompute(sc.get("subnet"), sc.get("noPublicIp", closed)) if sc is not None else None
     workspace = WorkspaceSettings(
         friendly_name=ws.get("friendlyName"),
         description=ws.get("description"),
@@ -150,6 +198,28 @@ def build(data: dict, source: str) -> Spec:
         public_network_access=public,
         image_build_compute=ws.get("imageBuildCompute"),
         managed_network=managed,
+        hbi=bool(ws.get("hbi", False)),
+        serverless=serverless,
+    )
+    # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic.
+    isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
+    computes = []
+    for compute_name, c in sorted((data.get("computes") or {}).items()):
+        if c["type"] == "cluster":
+            computes.append(ComputeCluster(compute_name, c.get("vmSize", "Standard_DS3_v2"),
+                                           c.get("priority", "Dedicated"), c.get("minNodes", 0),
+                                           c.get("maxNodes", 4), c.get("idleMinutesBeforeScaleDown", 2),
+                                           c.get("subnet"), not isolated))
+        else:
+            user = c.get("assignedUser")
+            computes.append(ComputeInstance(compute_name, c.get("vmSize", "Standard_DS3_v2"),
+                                            (user["objectId"], user["tenantId"]) if user else None,
+                                            c.get("idleMinutesBeforeShutdown", 60), bool(c.get("ssh", False)),
+                                            c.get("setupScript"), c.get("subnet"), not isolated))
+    roles = tuple(
+        RoleAssignment(ra["role"], role_guid(ra["role"]), ra["principalId"].lower(), ra["principalType"],
+                       ra.get("scope", "workspace"), ra.get("description"))
+        for ra in data.get("roleAssignments", [])
     )
 
     st = data.get("storage", {})
@@ -181,4 +251,6 @@ def build(data: dict, source: str) -> Spec:
         key_vault=key_vault,
         application_insights=app_insights,
         container_registry=registry,
+        computes=tuple(computes),
+        role_assignments=roles,
     )

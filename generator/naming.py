@@ -40,6 +40,9 @@ RULES: dict[str, NameRule] = {
     "logAnalytics": NameRule(4, 63, r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
                              "a Log Analytics workspace name has 4-63 letters, digits and hyphens, starting and ending "
                              "with a letter or digit"),
+    "compute": NameRule(3, 24, r"[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9-]*",
+                        "a compute name has 3-24 letters, digits and hyphens, starts with a letter, and does not end "
+                        "with a hyphen and digits"),
     "applicationInsights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]",
                                     "an Application Insights name has 1-255 characters, none of % & \\ ? /, and does "
                                     "not end with a period or a space"),

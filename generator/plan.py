@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.apiversions import api_version
-from generator.expressions import Param, Ref, ResourceGroupLocation, ResourceGroupScope, TenantId, references
-from generator.model import (ApplicationInsights, ContainerRegistry, Existing, KeyVault, LogAnalytics,
-                             ManagedNetwork, Spec, StorageAccount)
+import re
+
+from generator.expressions import (Call, Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
+                                   TenantId, references)
+from generator.model import (ApplicationInsights, ComputeCluster, ComputeInstance, ContainerRegistry, Existing,
+                             KeyVault, LogAnalytics, ManagedNetwork, RoleAssignment, Spec, StorageAccount)
 from generator.naming import ResourceId
 
 LOCATION = Param("location")
@@ -20,7 +23,7 @@ class Resource:
     kind: str
     symbol: str
     type: str
-    name: str
+    name: object  # a literal name ('parent/child' for a child resource), or an Expr (role assignments)
     values: dict = field(default_factory=dict)
     existing: ResourceId | None = None  # declared for reference only (Bicep `existing`); ARM uses the ID
 
@@ -159,6 +162,71 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "publicNetworkAccess": ws.public_network_access,
         "imageBuildCompute": ws.image_build_compute,
         "managedNetwork": _managed_network(ws.managed_network),
+        "hbiWorkspace": ws.hbi,
+        "serverlessComputeSettings": {
+            "serverlessComputeCustomSubnet": ws.serverless.subnet,
+            "serverlessComputeNoPublicIP": ws.serverless.no_public_ip,
+        } if ws.serverless else None,
+    })
+
+
+def _symbol(prefix: str, name: str, taken: set[str]) -> str:
+    """A Bicep identifier made from a spec name (never the raw name), unique within the template."""
+    words = [w for w in re.split(r"[^A-Za-z0-9]+", name) if w]
+    base = prefix + "".join(w[:1].upper() + w[1:] for w in words)
+    symbol, n = base, 2
+    while symbol in taken:
+        symbol, n = f"{base}{n}", n + 1
+    taken.add(symbol)
+    return symbol
+
+
+def _child_name(parent: str, child: str) -> Call:
+    """A child resource's ARM name, 'parent/child', in the form Bicep compiles `parent:` to (the published
+    schemas check the child's own name pattern against a literal)."""
+    return Call("format", ("{0}/{1}", parent, child))
+
+
+def _idle(minutes: int) -> str:
+    return f"PT{minutes}M"
+
+
+def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str) -> Resource:
+    common = {"parent": Ref("workspace", "resource"), "childName": c.name, "location": LOCATION,
+              "tags": _tags(spec), "subnet": {"id": c.subnet} if c.subnet else None}
+    if isinstance(c, ComputeCluster):
+        return Resource("compute-cluster", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
+                        _child_name(spec.name, c.name), {**common,
+                            "vmSize": c.vm_size, "vmPriority": c.priority,
+                            "enableNodePublicIp": c.public_ip,
+                            "scaleSettings": {"minNodeCount": c.min_nodes, "maxNodeCount": c.max_nodes,
+                                              "nodeIdleTimeBeforeScaleDown": _idle(c.idle_minutes)}})
+    return Resource("compute-instance", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
+                    _child_name(spec.name, c.name), {**common,
+                        "vmSize": c.vm_size, "enableNodePublicIp": c.public_ip,
+                        "idleTimeBeforeShutdown": _idle(c.idle_minutes),
+                        "sshPublicAccess": "Enabled" if c.ssh else "Disabled",
+                        "personalComputeInstanceSettings": {"assignedUser": {
+                            "objectId": c.assigned_user[0], "tenantId": c.assigned_user[1]}} if c.assigned_user else None,
+                        "setupScripts": {"scripts": {"creationScript": {
+                            "scriptSource": "workspaceStorage", "scriptData": c.setup_script}}} if c.setup_script else None})
+
+
+_SCOPE_SYMBOLS = {"workspace": "workspace", "storage": "storage", "keyVault": "keyVault",
+                  "containerRegistry": "registry"}
+
+
+def _role_assignment(ra: RoleAssignment, symbol: str) -> Resource:
+    scope_symbol = _SCOPE_SYMBOLS.get(ra.scope)
+    scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId()
+    # Bicep's getRoleAssignmentName() convention: the same scope, principal and role always give the same
+    # name, so a redeploy is a no-op instead of failing with RoleAssignmentExists.
+    name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (ra.principal_id,)),
+                         Call("toLower", (ra.role_guid,))))
+    return Resource("role-assignment", symbol, "Microsoft.Authorization/roleAssignments", name, {
+        "scope": Ref(scope_symbol, "resource") if scope_symbol else None,
+        "roleDefinitionId": Call("subscriptionResourceId", ("Microsoft.Authorization/roleDefinitions", ra.role_guid)),
+        "principalId": ra.principal_id, "principalType": ra.principal_type, "description": ra.description,
     })
 
 
@@ -178,6 +246,11 @@ def build(spec: Spec) -> Plan:
     if spec.container_registry is not None:
         add("registry", spec.container_registry, _registry)
     resources.append(_workspace(spec, spec.container_registry is not None, ai is not None))
+    taken = {r.symbol for r in resources} | {"location"}
+    for compute in spec.computes:
+        resources.append(_compute(spec, compute, _symbol("compute", compute.name, taken)))
+    for i, ra in enumerate(spec.role_assignments):
+        resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
 
     parameters = (
         Parameter("location", "string",

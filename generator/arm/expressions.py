@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.expressions import Expr, Param, Ref, ResourceGroupLocation, TenantId
+from generator.expressions import Call, Expr, Param, Ref, ResourceGroupId, ResourceGroupLocation, TenantId
 
 
 def literal(text: str) -> str:
@@ -42,9 +42,16 @@ class ArmExpressions:
             return "resourceGroup().location"
         if isinstance(expr, TenantId):
             return "subscription().tenantId"
+        if isinstance(expr, ResourceGroupId):
+            return "resourceGroup().id"
+        if isinstance(expr, Call):
+            args = ", ".join(quote(a) if isinstance(a, str) else self.expression(a) for a in expr.args)
+            return f"{expr.function}({args})"
         if isinstance(expr, Ref):
             r = self.by_symbol[expr.symbol]
-            if expr.attr == "id":
+            if r.existing is not None and expr.attr in ("id", "resource"):
+                return quote(r.existing.id)
+            if expr.attr in ("id", "resource"):
                 return self.resource_id_of(expr.symbol)
             if expr.attr == "name":
                 return quote(r.name)

@@ -8,7 +8,8 @@ import jinja2
 
 from generator.arm.render import make_environment
 from generator.errors import RenderError
-from generator.expressions import (Expr, Param, Ref, ResourceGroupLocation, ResourceGroupScope, TenantId)
+from generator.expressions import (Call, Expr, Param, Ref, ResourceGroupId, ResourceGroupLocation,
+                                   ResourceGroupScope, TenantId)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
@@ -52,9 +53,15 @@ def expression(expr: Expr) -> str:
         return "resourceGroup().location"
     if isinstance(expr, TenantId):
         return "subscription().tenantId"
+    if isinstance(expr, ResourceGroupId):
+        return "resourceGroup().id"
+    if isinstance(expr, Call):
+        return f"{identifier(expr.function)}({', '.join(string(a) if isinstance(a, str) else expression(a) for a in expr.args)})"
     if isinstance(expr, ResourceGroupScope):
         return f"resourceGroup({string(expr.subscription)}, {string(expr.resource_group)})"
     if isinstance(expr, Ref):
+        if expr.attr == "resource":
+            return identifier(expr.symbol)
         attr = {"id": "id", "name": "name", "principalId": "identity.principalId"}[expr.attr]
         return f"{identifier(expr.symbol)}.{attr}"
     raise TypeError(f"no Bicep form for {expr!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from generator.findings import ERROR, WARNING, Finding
 from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
+from generator.roles import BUILT_IN_ROLES, role_guid
 from generator.spec.load import Document
 
 # spec section -> (naming kind, the ARM type an `existing` ID must have, words for people)
@@ -116,6 +117,53 @@ def _check_registry(data: dict, report: _Report) -> None:
                    "workspace.imageBuildCompute to the name of a compute cluster", WARNING)
 
 
+_SCOPE_SECTIONS = {"storage": "storage", "keyVault": "keyVault", "containerRegistry": "containerRegistry"}
+
+
+def _check_role_assignments(data: dict, report: _Report) -> None:
+    seen: dict[tuple, int] = {}
+    for i, ra in enumerate(data.get("roleAssignments") or []):
+        path = ("roleAssignments", i)
+        guid = role_guid(ra["role"])
+        if guid is None:
+            import difflib
+            close = difflib.get_close_matches(ra["role"], list(BUILT_IN_ROLES), n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            report.add(path + ("role",), "R210",
+                       f"'{ra['role']}' is not a built-in role amlgen knows{hint} (known: {', '.join(BUILT_IN_ROLES)}); "
+                       "for another role, give its role definition GUID")
+        scope = ra.get("scope", "workspace")
+        section = data.get(_SCOPE_SECTIONS.get(scope, ""), {})
+        if scope in _SCOPE_SECTIONS and (section is False or (isinstance(section, dict) and "existing" in section)):
+            what = "no registry" if section is False else f"an existing {scope} (managed elsewhere)"
+            report.add(path + ("scope",), "R211",
+                       f"the spec has {what}; assign roles on a brought resource where it is managed, or use "
+                       "scope: workspace or resourceGroup")
+        key = (guid, ra["principalId"].lower(), scope)
+        if guid and key in seen:
+            report.add(path, "R211", f"the same role, principal and scope as roleAssignments[{seen[key]}]; "
+                                     "remove one (Azure refuses a duplicate assignment)")
+        seen.setdefault(key, i)
+
+
+def _check_computes(data: dict, report: _Report) -> None:
+    computes = data.get("computes") or {}
+    for name, c in sorted(computes.items()):
+        path = ("computes", name)
+        problem = RULES["compute"].problem(name)
+        if problem:
+            report.add(path, "R201", f"{problem}; rename the compute", key=True)
+        if c["type"] == "cluster" and c.get("minNodes", 0) > c.get("maxNodes", 4):
+            report.add(path + ("minNodes",), "R212",
+                       f"minNodes ({c.get('minNodes', 0)}) is above maxNodes ({c.get('maxNodes', 4)})")
+    build = (data.get("workspace") or {}).get("imageBuildCompute")
+    if build and computes and computes.get(build, {}).get("type") != "cluster":
+        report.add(("workspace", "imageBuildCompute"), "R212",
+                   f"'{build}' is not a compute cluster of this spec (clusters: "
+                   f"{', '.join(sorted(n for n, c in computes.items() if c['type'] == 'cluster')) or 'none'}); "
+                   "images build on a cluster", WARNING)
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -123,4 +171,6 @@ def check(doc: Document) -> list[Finding]:
     _check_storage_sku(doc.data, report)
     _check_managed_network(doc.data, report)
     _check_registry(doc.data, report)
+    _check_role_assignments(doc.data, report)
+    _check_computes(doc.data, report)
     return report.findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from functools import lru_cache
 
 from jsonschema import Draft202012Validator
@@ -40,6 +41,9 @@ def _describe(value) -> str:
 
 
 def _kind_of(value) -> str:
+    import datetime
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "a date (YAML reads an unquoted date as one)"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int):
@@ -114,7 +118,7 @@ def _findings_for(error, doc: Document, out: list[Finding]) -> None:
         add("S104", f"{_describe(error.instance)} is not one of {words}{hint}")
         return
     if kw == "pattern":
-        what = error.schema.get("description", "")
+        what = re.sub(r"^(Required|Optional)\. ", "", error.schema.get("description", ""))
         add("S105", f"{_describe(error.instance)} does not have the required form" + (f": {what}" if what else ""))
         return
     if kw in ("minLength", "maxLength"):
@@ -145,10 +149,11 @@ def check(doc: Document) -> list[Finding]:
     findings: list[Finding] = []
     for error in _validator().iter_errors(doc.data):
         _findings_for(error, doc, findings)
-    # One key can break several keywords of the same rule (too short and a bad character): say it once.
+    # One value can break several keywords of the same rule (too short and a bad character): say it once.
     seen, unique = set(), []
     for f in findings:
-        if (f.rule, f.path) not in seen:
-            seen.add((f.rule, f.path))
+        key = (f.rule, f.path) if f.rule in ("S105", "S106") else (f.rule, f.path, f.message)
+        if key not in seen:
+            seen.add(key)
             unique.append(f)
     return unique

@@ -131,6 +131,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     applicationInsights: appInsights.id
     containerRegistry: registry.id
     publicNetworkAccess: 'Enabled'
+    hbiWorkspace: false
     systemDatastoresAuthMode: 'Identity'
     v1LegacyMode: false
   }

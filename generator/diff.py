@@ -1,0 +1,544 @@
+"""Semantic diff of two generated trees: per workspace folder, the resources added, removed and changed, with warnings.
+
+Only main.json and main.parameters.json are read (main.bicep and main.bicepparam describe the same deployment).
+Resources are matched by (type, name), property values compared as JSON data: key order and formatting are never
+changes, and arrays of named objects are matched by name, not position. `dependsOn` is deployment ordering, not
+resource state: it feeds the dependency graph, not the property changes.
+
+The result is plain data (`Report`); generator.report renders it as text, Markdown or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from generator import model
+from generator.errors import UsageError
+from generator.naming import parse_resource_id
+
+TEMPLATE = "main.json"
+PARAMETERS = "main.parameters.json"
+DIFF_FILES = (TEMPLATE, PARAMETERS)
+
+WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
+STORAGE = "Microsoft.Storage/storageAccounts"
+KEY_VAULT = "Microsoft.KeyVault/vaults"
+REGISTRY = "Microsoft.ContainerRegistry/registries"
+LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
+APP_INSIGHTS = "Microsoft.Insights/components"
+
+# How people call each type in a report.
+TYPE_LABELS = {
+    WORKSPACE: "ML workspace",
+    STORAGE: "Storage account",
+    KEY_VAULT: "Key vault",
+    REGISTRY: "Container registry",
+    LOG_ANALYTICS: "Log Analytics",
+    APP_INSIGHTS: "Application Insights",
+}
+
+# How a sentence names each type.
+TYPE_NOUNS = {
+    WORKSPACE: "workspace",
+    STORAGE: "storage account",
+    KEY_VAULT: "key vault",
+    REGISTRY: "container registry",
+    LOG_ANALYTICS: "Log Analytics workspace",
+    APP_INSIGHTS: "Application Insights component",
+}
+
+# Resources whose removal loses something that a redeploy does not bring back.
+DATA_HOLDERS = {
+    WORKSPACE: "its jobs, models, environments and data assets",
+    STORAGE: "its blobs, files, queues and tables (the workspace's default datastores)",
+    KEY_VAULT: "its secrets, keys and certificates",
+    REGISTRY: "its container images (the workspace's environments)",
+    LOG_ANALYTICS: "its collected logs",
+}
+
+# Stable warning codes (CI may filter on them; never renumber).
+WARNINGS = {
+    "D001": "create-only property changed",
+    "D002": "resource holding data removed",
+    "D003": "workspace renamed",
+    "D004": "location changed",
+}
+
+# The spec fields model.py marks create_only, and the workspace property each one becomes in the template.
+# tests/test_diff.py checks every marked field is listed, so a new create-only field cannot be forgotten here.
+WORKSPACE_PROPERTY_OF_FIELD = {"storage": "storageAccount", "key_vault": "keyVault"}
+
+# Paths (as segment tuples) Azure fixes when a resource is created. A change at or below one is refused.
+CREATE_ONLY: dict[str, tuple[tuple, ...]] = {
+    WORKSPACE: (("kind",), ("properties", "hbiWorkspace"), ("properties", "encryption"),
+                *(("properties", WORKSPACE_PROPERTY_OF_FIELD[f.name]) for f in fields(model.Spec)
+                  if f.metadata.get("create_only") and f.name in WORKSPACE_PROPERTY_OF_FIELD)),
+    STORAGE: (("kind",), ("properties", "isHnsEnabled"), ("properties", "encryption", "requireInfrastructureEncryption")),
+    "*": (("location",),),
+}
+
+
+class _Missing:
+    """The value on a side where the key (or the named item) does not exist."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
+@dataclass(frozen=True)
+class Named:
+    """A path segment: the item of an array whose "name" is `name`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value that differs: where (a path inside a resource or file) and the old and new values."""
+
+    segments: tuple
+    old: object = MISSING
+    new: object = MISSING
+
+    @property
+    def kind(self) -> str:
+        if self.old is MISSING:
+            return "added"
+        if self.new is MISSING:
+            return "removed"
+        return "changed"
+
+    @property
+    def path(self) -> str:
+        return format_path(self.segments)
+
+
+@dataclass(frozen=True)
+class ResourceDiff:
+    status: str  # added | removed | changed
+    type: str
+    name: str
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return type_label(self.type)
+
+
+@dataclass(frozen=True)
+class DiffWarning:
+    code: str
+    message: str
+    type: str | None = None
+    name: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    type: str
+    name: str
+    status: str  # added | removed | changed | unchanged | existing (referenced by ID, not in the template)
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: int  # index into nodes: the resource that depends
+    target: int  # index into nodes: the resource it depends on or references
+    status: str  # added | removed | unchanged
+
+
+@dataclass
+class WorkspaceDiff:
+    folder: str
+    status: str  # added | removed | changed | unchanged
+    old_name: str | None
+    new_name: str | None
+    resources: list[ResourceDiff] = field(default_factory=list)
+    parameters: list[Change] = field(default_factory=list)  # main.parameters.json values, path = parameter name
+    template: list[Change] = field(default_factory=list)  # template parameters, outputs, metadata
+    warnings: list[DiffWarning] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.new_name or self.old_name or self.folder
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.resources)
+
+
+@dataclass
+class Drift:
+    """Committed output compared with what the working-tree specs generate (generator.output.compare)."""
+
+    output: str
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.changed or self.missing or self.stale)
+
+
+@dataclass
+class Report:
+    old_label: str
+    new_label: str
+    workspaces: list[WorkspaceDiff] = field(default_factory=list)
+    drift: Drift | None = None
+
+    @property
+    def changed(self) -> list[WorkspaceDiff]:
+        return [w for w in self.workspaces if w.status != "unchanged"]
+
+    @property
+    def warnings(self) -> list[tuple[WorkspaceDiff, DiffWarning]]:
+        return [(w, warning) for w in self.workspaces for warning in w.warnings]
+
+
+def type_label(rtype: str) -> str:
+    return TYPE_LABELS.get(rtype, rtype.rsplit("/", 1)[-1])
+
+
+def type_noun(rtype: str) -> str:
+    return TYPE_NOUNS.get(rtype, rtype.rsplit("/", 1)[-1])
+
+
+_BARE_KEY = re.compile(r"[A-Za-z_$][\w$-]*")
+
+
+def format_path(segments) -> str:
+    """`properties.networkAcls.defaultAction`, `[0]` for positions, `[name=x]` for named items, `["a.b"]` otherwise."""
+    out = ""
+    for seg in segments:
+        if isinstance(seg, Named):
+            out += f"[name={seg.name}]"
+        elif isinstance(seg, int):
+            out += f"[{seg}]"
+        elif _BARE_KEY.fullmatch(seg):
+            out += f".{seg}" if out else seg
+        else:
+            out += "[" + json.dumps(seg, ensure_ascii=False) + "]"
+    return out
+
+
+# --- comparing JSON values --------------------------------------------------------------------------------------
+
+
+def same(a, b) -> bool:
+    """JSON equality: dict key order is not a difference; true is not 1 (Python's == says it is)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b  # 1 and 1.0 are the same JSON number
+    return type(a) is type(b) and a == b
+
+
+def _named(items: list) -> bool:
+    names = [i.get("name") for i in items if isinstance(i, dict)]
+    return (len(names) == len(items) and all(isinstance(n, str) for n in names)
+            and len(set(names)) == len(names))
+
+
+def compare(old, new, segments: tuple = ()) -> list[Change]:
+    """Every path where `old` and `new` differ, the values there (whole values where a key appears or goes)."""
+    if same(old, new):
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[Change] = []
+        for key in sorted(set(old) | set(new)):
+            if key not in new:
+                out.append(Change(segments + (key,), old[key], MISSING))
+            elif key not in old:
+                out.append(Change(segments + (key,), MISSING, new[key]))
+            else:
+                out.extend(compare(old[key], new[key], segments + (key,)))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        if (old or new) and _named(old) and _named(new):
+            before = {i["name"]: i for i in old}
+            after = {i["name"]: i for i in new}
+            out = []
+            for name in sorted(set(before) | set(after)):
+                here = segments + (Named(name),)
+                if name in before and name in after:
+                    out.extend(compare(before[name], after[name], here))
+                else:
+                    out.append(Change(here, before.get(name, MISSING), after.get(name, MISSING)))
+            return out
+        if len(old) == len(new) and all(isinstance(i, dict) for i in old + new):
+            return [c for i, (a, b) in enumerate(zip(old, new)) for c in compare(a, b, segments + (i,))]
+    return [Change(segments, old, new)]
+
+
+# --- reading trees ------------------------------------------------------------------------------------------------
+
+
+def read_tree(folder: Path) -> dict[str, str]:
+    """main.json and main.parameters.json below a generated folder, by POSIX path relative to it."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder of generated templates")
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.name in DIFF_FILES and path.is_file() and not any(p.startswith(".") for p in rel.parts):
+            try:
+                files[rel.as_posix()] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{path}: cannot read it: {exc}") from exc
+    return files
+
+
+def _split(files: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Workspace folders (those holding a main.json) -> their diffed files."""
+    folders: dict[str, dict[str, str]] = {}
+    for rel in files:
+        folder, _, name = rel.rpartition("/")
+        if name == TEMPLATE:
+            folders[folder] = {}
+    for rel, text in files.items():
+        folder, _, name = rel.rpartition("/")
+        if folder in folders and name in DIFF_FILES:
+            folders[folder][name] = text
+    return folders
+
+
+def _parse(text: str | None, where: str) -> dict:
+    if text is None:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: not an ARM template or parameters file (a JSON object)")
+    return data
+
+
+def _key(resource: dict) -> tuple[str, str]:
+    """Azure resource types and names are case-insensitive."""
+    return str(resource.get("type", "")).lower(), str(resource.get("name", "")).lower()
+
+
+def _resources(template: dict, where: str) -> dict[tuple[str, str], dict]:
+    out: dict[tuple[str, str], dict] = {}
+    for item in template.get("resources", []):
+        if not isinstance(item, dict) or "type" not in item or "name" not in item:
+            raise UsageError(f"{where}: a resource without a type or a name")
+        out[_key(item)] = item
+    return out
+
+
+def _workspace_name(resources: dict) -> str | None:
+    names = [r["name"] for r in resources.values() if r["type"] == WORKSPACE]
+    return names[0] if names else None
+
+
+# --- references (for the graph) -------------------------------------------------------------------------------
+
+_RESOURCE_ID_CALL = re.compile(r"resourceId\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def references(resource: dict) -> list[tuple[str, str]]:
+    """(type, name) of every resource this one depends on or references: resourceId() calls and literal IDs."""
+    found: list[tuple[str, str]] = []
+    for text in _strings({k: v for k, v in resource.items() if k not in ("type", "name")}):
+        if text.startswith("[") and not text.startswith("[["):
+            for call in _RESOURCE_ID_CALL.finditer(text):
+                args = [a.replace("''", "'") for a in _QUOTED.findall(call.group(1))]
+                typed = next((i for i, a in enumerate(args) if "/" in a and "." in a.split("/")[0]), None)
+                if typed is not None and len(args) > typed + 1:
+                    found.append((args[typed], "/".join(args[typed + 1:])))
+        elif text.startswith("/subscriptions/"):
+            ref = parse_resource_id(text)
+            if ref is not None:
+                found.append((ref.type, ref.name))
+    unique: list[tuple[str, str]] = []
+    for item in found:
+        if item not in unique:
+            unique.append(item)
+    return unique
+
+
+def _graph(ws: WorkspaceDiff, old: dict, new: dict) -> None:
+    status = {(r.type.lower(), r.name.lower()): r.status for r in ws.resources}
+    keys = list(new) + [k for k in old if k not in new]
+    nodes: list[Node] = []
+    index: dict[tuple[str, str], int] = {}
+    for key in keys:
+        r = new.get(key) or old[key]
+        index[key] = len(nodes)
+        nodes.append(Node(r["type"], r["name"], status.get(key, "unchanged")))
+
+    def edges_of(side: dict) -> list[tuple[tuple, tuple, tuple[str, str]]]:
+        return [(src, (t.lower(), n.lower()), (t, n)) for src, r in side.items() for t, n in references(r)
+                if (t.lower(), n.lower()) != src]
+
+    old_edges, new_edges = edges_of(old), edges_of(new)
+    external = sorted({shown for _, dst, shown in old_edges + new_edges if dst not in index},
+                      key=lambda s: (s[0].lower(), s[1].lower()))
+    for t, n in external:
+        if (t.lower(), n.lower()) not in index:
+            index[(t.lower(), n.lower())] = len(nodes)
+            nodes.append(Node(t, n, "existing"))
+    old_pairs = {(index[s], index[d]) for s, d, _ in old_edges}
+    new_pairs = {(index[s], index[d]) for s, d, _ in new_edges}
+    edges = []
+    for pair in sorted(old_pairs | new_pairs):
+        state = "unchanged" if pair in old_pairs and pair in new_pairs else "added" if pair in new_pairs else "removed"
+        edges.append(Edge(pair[0], pair[1], state))
+    ws.nodes, ws.edges = nodes, edges
+
+
+# --- the diff ---------------------------------------------------------------------------------------------------
+
+
+def _under(segments: tuple, prefix: tuple) -> bool:
+    return segments[:len(prefix)] == prefix
+
+
+def _create_only(rdiff: ResourceDiff, change: Change) -> str | None:
+    """Why Azure refuses this change to an existing resource, or None."""
+    rules = CREATE_ONLY.get(rdiff.type, ()) + CREATE_ONLY["*"]
+    label = type_noun(rdiff.type)
+    if any(_under(change.segments, rule) for rule in rules):
+        if change.segments[0] == "location":
+            return (f"Azure cannot move the {label} '{rdiff.name}' to another region: the deployment fails; "
+                    "the resource must be recreated (a new name) in the new region")
+        if rdiff.type == WORKSPACE:
+            return (f"{change.path} of workspace '{rdiff.name}' is fixed when the workspace is created: Azure refuses "
+                    "the deployment; the workspace must be replaced (a new workspace name), or keep the old value")
+        return (f"{change.path} of {label} '{rdiff.name}' is fixed when it is created: Azure refuses the deployment; "
+                f"the {label} must be replaced (a new name, its data copied over)")
+    if rdiff.type == STORAGE and change.segments == ("sku", "name") and change.kind == "changed":
+        old_tier, new_tier = str(change.old).split("_")[0], str(change.new).split("_")[0]
+        if old_tier != new_tier:
+            return (f"storage account '{rdiff.name}' would change performance tier ({change.old} -> {change.new}): "
+                    "Azure converts redundancy (LRS, ZRS, GRS, GZRS) in place but never Standard <-> Premium; "
+                    "the storage account must be replaced")
+    return None
+
+
+def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dict[str, str] | None,
+                   old_label: str = "old", new_label: str = "new") -> WorkspaceDiff:
+    old_template = _parse((old_files or {}).get(TEMPLATE), f"{old_label}/{folder}/{TEMPLATE}")
+    new_template = _parse((new_files or {}).get(TEMPLATE), f"{new_label}/{folder}/{TEMPLATE}")
+    old_params = _parse((old_files or {}).get(PARAMETERS), f"{old_label}/{folder}/{PARAMETERS}")
+    new_params = _parse((new_files or {}).get(PARAMETERS), f"{new_label}/{folder}/{PARAMETERS}")
+    old = _resources(old_template, f"{old_label}/{folder}/{TEMPLATE}")
+    new = _resources(new_template, f"{new_label}/{folder}/{TEMPLATE}")
+    ws = WorkspaceDiff(folder, "changed", _workspace_name(old), _workspace_name(new))
+
+    for key in list(new) + [k for k in old if k not in new]:
+        if key not in old:
+            ws.resources.append(ResourceDiff("added", new[key]["type"], new[key]["name"]))
+        elif key not in new:
+            ws.resources.append(ResourceDiff("removed", old[key]["type"], old[key]["name"]))
+        else:
+            strip = ("type", "name", "dependsOn")
+            changes = compare({k: v for k, v in old[key].items() if k not in strip},
+                              {k: v for k, v in new[key].items() if k not in strip})
+            if changes:
+                ws.resources.append(ResourceDiff("changed", new[key]["type"], new[key]["name"], tuple(changes)))
+
+    def values(params: dict) -> dict:
+        entries = params.get("parameters", {})
+        return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in entries.items()}
+
+    ws.parameters = compare(values(old_params), values(new_params)) if old_files and new_files else []
+    if old_files and new_files:
+        ws.template = compare({k: v for k, v in old_template.items() if k != "resources"},
+                              {k: v for k, v in new_template.items() if k != "resources"})
+
+    if old_files is None:
+        ws.status = "added"
+    elif new_files is None:
+        ws.status = "removed"
+    elif not (ws.resources or ws.parameters or ws.template):
+        ws.status = "unchanged"
+
+    _warn(ws)
+    _graph(ws, old, new)
+    return ws
+
+
+def _warn(ws: WorkspaceDiff) -> None:
+    renamed = ws.status == "changed" and ws.old_name and ws.new_name and ws.old_name.lower() != ws.new_name.lower()
+    if renamed:
+        ws.warnings.append(DiffWarning(
+            "D003", f"the workspace is renamed from '{ws.old_name}' to '{ws.new_name}': Azure cannot rename a "
+                    f"workspace, so '{ws.new_name}' is created empty beside '{ws.old_name}' (removed below); "
+                    "jobs, models and data assets stay in the old one", WORKSPACE, ws.new_name))
+    for change in ws.parameters:
+        if change.segments == ("location",) and ws.status == "changed":
+            before = "the resource group's region" if change.old is MISSING else change.old
+            after = "the resource group's region" if change.new is MISSING else change.new
+            ws.warnings.append(DiffWarning(
+                "D004", f"location changes from {before} to {after}: Azure cannot move existing resources to another "
+                        "region; where the region differs, the deployment fails for every resource that already exists",
+                path="location"))
+    for rdiff in ws.resources:
+        for change in rdiff.changes:
+            reason = _create_only(rdiff, change)
+            if reason:
+                ws.warnings.append(DiffWarning("D001", reason, rdiff.type, rdiff.name, change.path))
+    if ws.status == "removed":
+        held = [r for r in ws.resources if r.type in DATA_HOLDERS]
+        if held:
+            ws.warnings.append(DiffWarning(
+                "D002", f"the spec of workspace '{ws.old_name or ws.folder}' is gone, so nothing deploys it any more: "
+                        "its resources stay in Azure until someone deletes them, with their data: "
+                        + "; ".join(f"{type_noun(r.type)} '{r.name}' ({DATA_HOLDERS[r.type]})" for r in held)
+                        + ". Delete them deliberately, after a backup, or restore the spec",
+                WORKSPACE, ws.old_name))
+        return
+    added_types = {r.type for r in ws.resources if r.status == "added"}
+    for rdiff in ws.resources:
+        if rdiff.status != "removed" or rdiff.type not in DATA_HOLDERS or (renamed and rdiff.type == WORKSPACE):
+            continue
+        replaced = [r.name for r in ws.resources if r.status == "added" and r.type == rdiff.type]
+        what = f"replaced by the new '{replaced[0]}'" if rdiff.type in added_types else "removed from the template"
+        ws.warnings.append(DiffWarning(
+            "D002", f"{type_noun(rdiff.type)} '{rdiff.name}' holds {DATA_HOLDERS[rdiff.type]} and is {what}: "
+                    "an incremental deployment leaves it in Azure unmanaged, a complete-mode deployment deletes it; "
+                    "nothing is copied to a new resource", rdiff.type, rdiff.name))
+
+
+def diff_trees(old_files: dict[str, str], new_files: dict[str, str],
+               old_label: str = "old", new_label: str = "new") -> Report:
+    """Compare two generated trees ({relative path: text}); the workspaces come sorted by folder."""
+    old_folders, new_folders = _split(old_files), _split(new_files)
+    report = Report(old_label, new_label)
+    for folder in sorted(set(old_folders) | set(new_folders)):
+        report.workspaces.append(diff_workspace(folder, old_folders.get(folder), new_folders.get(folder),
+                                                old_label, new_label))
+    return report
+
+
+def diff_folders(old_dir: Path, new_dir: Path, old_label: str | None = None, new_label: str | None = None) -> Report:
+    return diff_trees(read_tree(old_dir), read_tree(new_dir), old_label or str(old_dir), new_label or str(new_dir))

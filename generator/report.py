@@ -1,0 +1,268 @@
+"""Render a diff Report (generator.diff) as text for a terminal, Markdown for a pull-request comment, or JSON.
+
+The JSON structure (version 1) is a contract for scripts; docs/ci.md documents it. Everything here is a pure
+function of the Report: the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from generator.diff import MISSING, WARNINGS, Change, Report, WorkspaceDiff, type_label
+
+JSON_VERSION = 1
+MARKER = "<!-- amlgen-diff -->"  # lets CI find and update its earlier comment instead of adding one per push
+SYMBOL = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def _value(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _counts(ws: WorkspaceDiff) -> str:
+    return f"{ws.count('added')} added, {ws.count('changed')} changed, {ws.count('removed')} removed"
+
+
+def _title(ws: WorkspaceDiff) -> str:
+    if ws.old_name and ws.new_name and ws.old_name != ws.new_name:
+        return f"{ws.old_name} -> {ws.new_name}"
+    return ws.name
+
+
+def summary_line(report: Report) -> str:
+    total = len(report.workspaces)
+    changed = report.changed
+    if not changed:
+        return f"no infrastructure changes in {_plural(total, 'workspace')}"
+    added = sum(w.count("added") for w in changed)
+    modified = sum(w.count("changed") for w in changed)
+    removed = sum(w.count("removed") for w in changed)
+    return (f"{len(changed)} of {_plural(total, 'workspace')} changed: {_plural(added, 'resource')} added, "
+            f"{modified} changed, {removed} removed; {_plural(len(report.warnings), 'warning')}")
+
+
+def _drift_lines(report: Report) -> list[str]:
+    d = report.drift
+    if d is None:
+        return []
+    if d.clean:
+        return [f"{d.output}/ is up to date with the working-tree specs"]
+    lines = [f"{d.output}/ differs from what the working-tree specs generate: {len(d.changed)} changed, "
+             f"{len(d.missing)} missing, {len(d.stale)} stale file(s); run `amlgen generate` and commit the result"]
+    for kind, items in (("changed", d.changed), ("missing", d.missing), ("stale", d.stale)):
+        lines += [f"{kind}: {d.output}/{rel}" for rel in items]
+    return lines
+
+
+# --- text ------------------------------------------------------------------------------------------------------
+
+
+def _change_text(change: Change) -> str:
+    old = "(absent)" if change.old is MISSING else _value(change.old)
+    new = "(absent)" if change.new is MISSING else _value(change.new)
+    return f"{change.path}: {old} -> {new}"
+
+
+def render_text(report: Report) -> str:
+    lines = [f"amlgen diff: {report.old_label} -> {report.new_label}", summary_line(report)]
+    for ws in report.changed:
+        lines += ["", f"{ws.folder} ({_title(ws)}): workspace {ws.status}; {_counts(ws)}"]
+        for warning in ws.warnings:
+            lines.append(f"  WARNING {warning.code} {warning.message}")
+        for r in ws.resources:
+            lines.append(f"  {SYMBOL[r.status]} {r.label} {r.name} ({r.type})")
+            lines += [f"      {_change_text(c)}" for c in r.changes]
+        if ws.parameters:
+            lines.append("  parameters (main.parameters.json):")
+            lines += [f"      {_change_text(c)}" for c in ws.parameters]
+        if ws.template:
+            lines.append("  template parameters and outputs:")
+            lines += [f"      {_change_text(c)}" for c in ws.template]
+    unchanged = [w for w in report.workspaces if w.status == "unchanged"]
+    if unchanged:
+        lines += ["", "unchanged: " + ", ".join(f"{w.folder} ({w.name})" for w in unchanged)]
+    drift = _drift_lines(report)
+    if drift:
+        lines += ["", *drift]
+    return "\n".join(lines) + "\n"
+
+
+# --- Markdown --------------------------------------------------------------------------------------------------
+
+
+def _code(text: str) -> str:
+    """An inline code span that survives backticks in the text, and a table cell (| escaped)."""
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+
+
+def _cell(value) -> str:
+    return "—" if value is MISSING else _code(_value(value))
+
+
+def _text(text: str) -> str:
+    """Plain text in Markdown: HTML and Markdown punctuation made literal."""
+    escaped = html.escape(text, quote=False)
+    for ch in "\\`*_[]|#":
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
+
+
+_CLASSES = {
+    "added": "fill:#dafbe1,stroke:#1a7f37,color:#1f2328",
+    "changed": "fill:#fff8c5,stroke:#9a6700,color:#1f2328",
+    "removed": "fill:#ffebe9,stroke:#cf222e,color:#1f2328,stroke-dasharray:5 3",
+    "unchanged": "fill:#ffffff,stroke:#8c959f,color:#1f2328",
+    "existing": "fill:#f6f8fa,stroke:#8c959f,color:#57606a,stroke-dasharray:2 2",
+}
+_EDGE_STYLES = {"added": "stroke:#1a7f37,stroke-width:2px", "removed": "stroke:#cf222e,stroke-dasharray:5 3"}
+
+
+def _mermaid_label(text: str) -> str:
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def mermaid(ws: WorkspaceDiff) -> str:
+    """A flowchart of the workspace's resources (old and new) and their dependencies, changes marked by class."""
+    lines = ["flowchart LR"]
+    for i, node in enumerate(ws.nodes):
+        state = "" if node.status == "unchanged" else f" ({node.status})"
+        label = _mermaid_label(f"{type_label(node.type)}{state}") + "<br/>" + _mermaid_label(node.name)
+        lines.append(f'  n{i}["{label}"]')
+    for edge in ws.edges:
+        lines.append(f"  n{edge.source} --> n{edge.target}")
+    for status, style in _EDGE_STYLES.items():
+        indexes = [str(i) for i, e in enumerate(ws.edges) if e.status == status]
+        if indexes:
+            lines.append(f"  linkStyle {','.join(indexes)} {style}")
+    for status, style in _CLASSES.items():
+        members = [f"n{i}" for i, n in enumerate(ws.nodes) if n.status == status]
+        if members:
+            lines.append(f"  classDef {status} {style}")
+            lines.append(f"  class {','.join(members)} {status}")
+    return "\n".join(lines)
+
+
+def _change_table(changes: list[Change] | tuple[Change, ...], first: str = "Property") -> list[str]:
+    rows = [f"| {first} | Old | New |", "| --- | --- | --- |"]
+    rows += [f"| {_code(c.path)} | {_cell(c.old)} | {_cell(c.new)} |" for c in changes]
+    return rows
+
+
+def render_markdown(report: Report) -> str:
+    out = [MARKER, f"### amlgen diff: {_code(report.old_label)} → {_code(report.new_label)}", ""]
+    changed = report.changed
+    warnings = report.warnings
+    out.append(("**" + summary_line(report) + "**") if warnings else summary_line(report))
+    out.append("")
+    if changed:
+        out += ["| Workspace | Folder | Added | Changed | Removed | Warnings |",
+                "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for ws in changed:
+            flag = f"⚠️ {len(ws.warnings)}" if ws.warnings else "0"
+            status = "" if ws.status == "changed" else f" ({ws.status})"
+            out.append(f"| {_text(_title(ws).replace(' -> ', ' → '))}{status} | {_code(ws.folder)} | {ws.count('added')} "
+                       f"| {ws.count('changed')} | {ws.count('removed')} | {flag} |")
+        out.append("")
+    if warnings:
+        out += ["> [!WARNING]", "> Changes Azure will refuse, or that lose data:", ">"]
+        for ws, w in warnings:
+            out.append(f"> - **{_text(ws.name)}** `{w.code}` {WARNINGS[w.code]}: {_text(w.message)}")
+        out.append("")
+    unchanged = [w for w in report.workspaces if w.status == "unchanged"]
+    if unchanged and changed:
+        out += ["Unchanged: " + ", ".join(f"{_code(w.folder)} ({_text(w.name)})" for w in unchanged), ""]
+    for ws in changed:
+        out += ["<details>", f"<summary><b>{html.escape(_title(ws))}</b> (<code>{html.escape(ws.folder)}</code>): "
+                f"workspace {ws.status}; {_counts(ws)}</summary>", ""]
+        out += ["```mermaid", mermaid(ws), "```", ""]
+        listed = [r for r in ws.resources if r.status != "changed"]
+        if listed:
+            out += ["| | Resource | Name | Type |", "| --- | --- | --- | --- |"]
+            out += [f"| {r.status} | {r.label} | {_code(r.name)} | {_code(r.type)} |" for r in listed]
+            out.append("")
+        for r in ws.resources:
+            if r.status == "changed":
+                out += [f"**{r.label}** {_code(r.name)} changed:", "", *_change_table(r.changes), ""]
+        if ws.parameters:
+            out += ["**Parameter values** (`main.parameters.json`):", "", *_change_table(ws.parameters, "Parameter"), ""]
+        if ws.template:
+            out += ["<details>", f"<summary>Template parameters and outputs: {len(ws.template)} change(s)</summary>",
+                    "", *_change_table(ws.template, "Path"), "", "</details>", ""]
+        out += ["</details>", ""]
+    drift = _drift_lines(report)
+    if drift:
+        d = report.drift
+        icon = "✅" if d.clean else "❌"
+        out += ["#### Generated output", "", f"{icon} {_text(drift[0])}"]
+        if not d.clean:
+            out.append("")
+            out += [f"- {kind} {_code(rest)}" for kind, _, rest in (line.partition(": ") for line in drift[1:])]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# --- JSON ------------------------------------------------------------------------------------------------------
+
+
+def _change_json(change: Change) -> dict:
+    out: dict = {"path": change.path, "change": change.kind}
+    if change.old is not MISSING:
+        out["old"] = change.old
+    if change.new is not MISSING:
+        out["new"] = change.new
+    return out
+
+
+def to_data(report: Report) -> dict:
+    changed = report.changed
+    return {
+        "version": JSON_VERSION,
+        "old": report.old_label,
+        "new": report.new_label,
+        "summary": {
+            "workspaces": {s: sum(w.status == s for w in report.workspaces)
+                           for s in ("added", "changed", "removed", "unchanged")},
+            "resources": {s: sum(w.count(s) for w in changed) for s in ("added", "changed", "removed")},
+            "warnings": len(report.warnings),
+        },
+        "workspaces": [{
+            "folder": ws.folder,
+            "status": ws.status,
+            "name": {"old": ws.old_name, "new": ws.new_name},
+            "counts": {"added": ws.count("added"), "changed": ws.count("changed"), "removed": ws.count("removed"),
+                       "warnings": len(ws.warnings)},
+            "resources": [{"status": r.status, "type": r.type, "name": r.name,
+                           "changes": [_change_json(c) for c in r.changes]} for r in ws.resources],
+            "parameters": [_change_json(c) for c in ws.parameters],
+            "template": [_change_json(c) for c in ws.template],
+            "warnings": [{"code": w.code, "title": WARNINGS[w.code], "type": w.type, "name": w.name, "path": w.path,
+                          "message": w.message} for w in ws.warnings],
+            "graph": {
+                "nodes": [{"type": n.type, "name": n.name, "status": n.status} for n in ws.nodes],
+                "edges": [{"from": e.source, "to": e.target, "status": e.status} for e in ws.edges],
+            },
+        } for ws in report.workspaces],
+        "drift": None if report.drift is None else {
+            "output": report.drift.output, "clean": report.drift.clean, "changed": report.drift.changed,
+            "missing": report.drift.missing, "stale": report.drift.stale},
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
+
+
+def render(report: Report, fmt: str) -> str:
+    return RENDERERS[fmt](report)

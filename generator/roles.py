@@ -1,0 +1,30 @@
+"""Azure built-in role names and their role definition GUIDs: one table (from shared/azure-notes.md)."""
+
+from __future__ import annotations
+
+import re
+
+BUILT_IN_ROLES: dict[str, str] = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    "AzureML Compute Operator": "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815",
+    "AzureML Registry User": "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
+    "AzureML Metrics Writer (preview)": "635dd51f-9968-44d3-b7fb-6d9a6bd613ae",
+    "Azure AI Administrator": "b78c5d69-af96-48a3-bf8d-a8b4d589de94",
+    "Azure AI Developer": "64702f94-c441-49e6-a78b-ef80e0188fee",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+}
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def role_guid(role: str) -> str | None:
+    """The role definition GUID for a built-in role name (case-insensitive) or a GUID; None if unknown."""
+    if _GUID.match(role):
+        return role.lower()
+    lowered = {name.lower(): guid for name, guid in BUILT_IN_ROLES.items()}
+    return lowered.get(role.lower())

@@ -113,7 +113,9 @@ def discover(targets: list[Path], config: Config) -> tuple[list[SpecFile], list[
                            and not any(part.startswith(".") for part in p.relative_to(target).parts))
             if not found:
                 empty.append(target)
-            files.extend(SpecFile(p, target) for p in found)
+            # a folder inside a configured spec folder keeps its place in the layout (specs/team -> out/team/...)
+            root = next((r for r in config.spec_roots if target.is_relative_to(r)), target)
+            files.extend(SpecFile(p, root) for p in found)
         else:
             if target.suffix not in SPEC_SUFFIXES:
                 raise UsageError(f"{display(target)}: not a spec file (expected .yaml or .yml)")

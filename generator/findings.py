@@ -36,6 +36,7 @@ RULES: dict[str, str] = {
     "R210": "A role is neither a built-in role name nor a role definition GUID.",
     "R211": "A role assignment's scope is a resource the spec does not create.",
     "R212": "A compute's settings contradict each other or the workspace's.",
+    "R213": "A private endpoint is asked for a resource the spec does not create, or cannot have one.",
 }
 
 

@@ -133,12 +133,20 @@ class RoleAssignment:
 
 
 @dataclass(frozen=True)
+class PrivateEndpoints:
+    subnet: str
+    targets: tuple[str, ...]  # workspace | storageBlob | storageFile | keyVault | containerRegistry
+    dns: str | dict  # "create" | "none" | {zone name: existing zone ID} (zones not listed are created)
+
+
+@dataclass(frozen=True)
 class Spec:
     """One deployable workspace: everything the renderers need, nothing from the YAML text."""
 
     source: str  # spec path relative to its spec root, POSIX form, e.g. "team-a/dev.yaml"
     name: str
     location: str | None
+    cloud: str
     tags: tuple[tuple[str, str], ...]
     workspace: WorkspaceSettings
     storage: StorageAccount | Existing = create_only()
@@ -147,6 +155,7 @@ class Spec:
     container_registry: ContainerRegistry | Existing | None = None
     computes: tuple[ComputeCluster | ComputeInstance, ...] = ()
     role_assignments: tuple[RoleAssignment, ...] = ()
+    private_endpoints: PrivateEndpoints | None = None
 
 
 def _existing(section: dict) -> Existing | None:
@@ -241,10 +250,22 @@ def build(data: dict, source: str) -> Spec:
         registry = _existing(cr) or ContainerRegistry(_name(cr, "containerRegistry", name, seed),
                                                       cr.get("sku", "Basic"), dependents_access)
 
+    pe = data.get("privateEndpoints")
+    private_endpoints = None
+    if pe is not None:
+        creatable = ["workspace"]
+        creatable += ["storageBlob", "storageFile"] if isinstance(storage, StorageAccount) else []
+        creatable += ["keyVault"] if isinstance(key_vault, KeyVault) else []
+        creatable += ["containerRegistry"] if isinstance(registry, ContainerRegistry) else []
+        targets = tuple(pe.get("targets", creatable))
+        dns = pe.get("privateDnsZones", "create")
+        private_endpoints = PrivateEndpoints(pe["subnet"], targets, dict(sorted(dns.items())) if isinstance(dns, dict) else dns)
+
     return Spec(
         source=source,
         name=name,
         location=data.get("location"),
+        cloud=data.get("cloud", "AzureCloud"),
         tags=tuple(sorted(data.get("tags", {}).items())),
         workspace=workspace,
         storage=storage,
@@ -253,4 +274,5 @@ def build(data: dict, source: str) -> Spec:
         container_registry=registry,
         computes=tuple(computes),
         role_assignments=roles,
+        private_endpoints=private_endpoints,
     )

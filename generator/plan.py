@@ -9,8 +9,10 @@ import re
 
 from generator.expressions import (Call, Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
                                    TenantId, references)
+from generator.clouds import dns_zones
 from generator.model import (ApplicationInsights, ComputeCluster, ComputeInstance, ContainerRegistry, Existing,
                              KeyVault, LogAnalytics, ManagedNetwork, RoleAssignment, Spec, StorageAccount)
+from generator.naming import parse_resource_id
 from generator.naming import ResourceId
 
 LOCATION = Param("location")
@@ -230,6 +232,55 @@ def _role_assignment(ra: RoleAssignment, symbol: str) -> Resource:
     })
 
 
+# private endpoint target -> (symbol of the resource it connects to, group ID)
+_PE_TARGETS = {"workspace": ("workspace", "amlworkspace"), "storageBlob": ("storage", "blob"),
+               "storageFile": ("storage", "file"), "keyVault": ("keyVault", "vault"),
+               "containerRegistry": ("registry", "registry")}
+
+
+def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Resource]:
+    pe = spec.private_endpoints
+    subnet = parse_resource_id(pe.subnet)
+    vnet_id = pe.subnet.rsplit("/subnets/", 1)[0]
+    vnet_name = subnet.id.split("/virtualNetworks/", 1)[1].split("/", 1)[0]
+    zones: dict[str, str] = {}  # zone name -> symbol
+    out: list[Resource] = []
+    for target in pe.targets:
+        target_symbol, group = _PE_TARGETS[target]
+        target_name = by_symbol[target_symbol].name
+        pe_name = f"pe-{target_name}-{group}"[:80]
+        pe_symbol = _symbol("pe", target, taken)
+        out.append(Resource("private-endpoint", pe_symbol, "Microsoft.Network/privateEndpoints", pe_name, {
+            "location": LOCATION, "tags": _tags(spec), "subnetId": pe.subnet,
+            "privateLinkServiceConnections": [{"name": f"{target_name}-{group}", "properties": {
+                "privateLinkServiceId": Ref(target_symbol), "groupIds": [group]}}],
+        }))
+        if pe.dns == "none":
+            continue
+        configs = []
+        for zone in dns_zones(spec.cloud, group):
+            if zone not in zones:
+                zone_symbol = _symbol("dnsZone", zone.removeprefix("privatelink."), taken)
+                zones[zone] = zone_symbol
+                existing_id = pe.dns.get(zone) if isinstance(pe.dns, dict) else None
+                if existing_id:
+                    out.append(_existing(zone_symbol, Existing(parse_resource_id(existing_id))))
+                else:
+                    out.append(Resource("private-dns-zone", zone_symbol, "Microsoft.Network/privateDnsZones", zone,
+                                        {"tags": _tags(spec)}))
+                    out.append(Resource("private-dns-link", _symbol("dnsLink", zone.removeprefix("privatelink."), taken),
+                                        "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
+                                        _child_name(zone, f"link-{vnet_name}"),
+                                        {"parent": Ref(zone_symbol, "resource"), "childName": f"link-{vnet_name}",
+                                         "tags": _tags(spec), "virtualNetworkId": vnet_id}))
+            configs.append({"name": zone.replace(".", "-"), "properties": {"privateDnsZoneId": Ref(zones[zone])}})
+        out.append(Resource("private-dns-zone-group", _symbol("pe", target + "DnsZoneGroup", taken),
+                            "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", _child_name(pe_name, "default"),
+                            {"parent": Ref(pe_symbol, "resource"), "childName": "default",
+                             "privateDnsZoneConfigs": configs}))
+    return out
+
+
 def build(spec: Spec) -> Plan:
     resources: list[Resource] = []
 
@@ -251,6 +302,8 @@ def build(spec: Spec) -> Plan:
         resources.append(_compute(spec, compute, _symbol("compute", compute.name, taken)))
     for i, ra in enumerate(spec.role_assignments):
         resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
+    if spec.private_endpoints is not None:
+        resources.extend(_private_endpoints(spec, {r.symbol: r for r in resources}, taken))
 
     parameters = (
         Parameter("location", "string",

@@ -43,9 +43,17 @@ def expected_failures(spec: Path) -> list[str]:
     return sorted(re.findall(r"^# checkov-fails: (\S+)", spec.read_text(encoding="utf-8"), re.M))
 
 
+CLEAN = sorted(p.stem for p in EXAMPLES.glob("*.yaml") if re.search(r"^# checkov-clean$", p.read_text(), re.M))
+
+
+def test_the_secure_example_is_among_the_clean_ones():
+    assert "secure" in CLEAN and "private-network" in CLEAN
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-def test_secure_example_has_zero_failed_checks(framework):
-    report = scan(OUT / "secure", framework)
+@pytest.mark.parametrize("example", CLEAN)
+def test_isolated_examples_have_zero_failed_checks(example, framework):
+    report = scan(OUT / example, framework)
     assert failed(report) == [], json.dumps(report["results"]["failed_checks"], indent=1)[:4000]
     assert report["summary"]["passed"] >= 15
     # The one deliberate suppression is documented in the fragment, with its reason.

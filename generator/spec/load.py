@@ -19,13 +19,16 @@ Path_ = tuple  # a path into the data: keys and list indexes
 
 @dataclass
 class Locations:
-    """Where each value (and each mapping key) of a document was written, by path."""
+    """Where each value (and each mapping key) of a document was written, by path: (file, line, column).
+
+    The file is part of every entry because a spec that `extends` another holds values written in several files.
+    """
 
     values: dict = field(default_factory=dict)
     keys: dict = field(default_factory=dict)
 
-    def of(self, path: Path_, key: bool = False) -> tuple[int, int]:
-        """Line and column of the value at `path` (or of its key), else of its nearest written ancestor."""
+    def of(self, path: Path_, key: bool = False) -> tuple[str, int, int]:
+        """File, line and column of the value at `path` (or of its key), else of its nearest written ancestor."""
         path = tuple(path)
         if key and path in self.keys:
             return self.keys[path]
@@ -33,17 +36,26 @@ class Locations:
             if path in self.values:
                 return self.values[path]
             path = path[:-1]
-        return self.values.get((), (1, 1))
+        return self.values.get((), ("", 1, 1))
 
 
 @dataclass
 class Document:
-    """A spec as read from disk: `file` is the path shown to people, `source` its path relative to the spec root."""
+    """A spec as read from disk: `file` is the path shown to people, `source` its path relative to the spec root.
+
+    `chain` lists the files merged under it through `extends` (nearest first); empty for a spec that extends none.
+    """
 
     file: str
     data: object
     locations: Locations
     source: str = ""
+    chain: tuple[str, ...] = ()
+
+    def where(self, path: Path_, key: bool = False) -> tuple[str, int, int]:
+        """The file, line and column to name in a finding about `path`: every finding is located through here."""
+        file, line, column = self.locations.of(path, key=key)
+        return file or self.file, line, column
 
 
 class _Constructor(yaml.constructor.SafeConstructor):
@@ -52,6 +64,10 @@ class _Constructor(yaml.constructor.SafeConstructor):
 
 def _pos(node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _at(file: str, node) -> tuple[str, int, int]:
+    return (file, *_pos(node))
 
 
 class _AliasLoop(Exception):
@@ -63,7 +79,7 @@ def _convert(node, path, loc: Locations, findings: list, file: str, constructor,
     if any(node is a for a in active):  # an alias inside its own anchor: `a: &x [*x]`
         raise _AliasLoop(node)
     active = active + (node,) if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else active
-    loc.values[path] = _pos(node)
+    loc.values[path] = _at(file, node)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
@@ -73,11 +89,11 @@ def _convert(node, path, loc: Locations, findings: list, file: str, constructor,
                 key = str(key)
             if key in out:
                 line, col = _pos(key_node)
-                first = loc.keys.get(path + (key,), (0, 0))[0]
+                first = loc.keys.get(path + (key,), (file, 0, 0))[1]
                 findings.append(Finding(file, line, col, "L002", ".".join(map(str, path + (key,))),
                                         f"'{key}' is already set on line {first}; keep one of the two"))
                 continue
-            loc.keys[path + (key,)] = _pos(key_node)
+            loc.keys[path + (key,)] = _at(file, key_node)
             out[key] = _convert(value_node, path + (key,), loc, findings, file, constructor, active)
         return out
     if isinstance(node, yaml.SequenceNode):
@@ -124,7 +140,7 @@ def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:
         return None, [Finding(file, line, col, "L001", "", f"{exc.problem}; use plain YAML values (no tags)")]
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
-        line, col = loc.of(())
+        _, line, col = loc.of(())
         findings.append(Finding(file, line, col, "L004", "",
                                 f"the spec is {kind}; it must be a mapping that starts with `name: <workspace name>`"))
         return None, findings

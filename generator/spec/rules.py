@@ -23,8 +23,8 @@ class _Report:
         self.doc, self.findings = doc, []
 
     def add(self, path, rule, message, severity=ERROR, key=False):
-        line, col = self.doc.locations.of(path, key=key)
-        self.findings.append(Finding(self.doc.file, line, col, rule, ".".join(map(str, path)), message, severity))
+        file, line, col = self.doc.where(path, key=key)
+        self.findings.append(Finding(file, line, col, rule, ".".join(map(str, path)), message, severity))
 
 
 def _section(data: dict, path):
@@ -164,6 +164,41 @@ def _check_computes(data: dict, report: _Report) -> None:
                    "images build on a cluster", WARNING)
 
 
+_PE_SECTIONS = {"storageBlob": "storage", "storageFile": "storage", "keyVault": "keyVault",
+                "containerRegistry": "containerRegistry"}
+
+
+def _check_private_endpoints(data: dict, report: _Report) -> None:
+    pe = data.get("privateEndpoints")
+    if not isinstance(pe, dict):
+        return
+    subnet = parse_resource_id(pe["subnet"])
+    if subnet is None:
+        report.add(("privateEndpoints", "subnet"), "R202", f"'{pe['subnet']}' is not a resource ID; expected {ID_FORM}")
+    elif subnet.type.lower() != "microsoft.network/virtualnetworks/subnets":
+        report.add(("privateEndpoints", "subnet"), "R203",
+                   f"this ID names a {subnet.type}, but a subnet (Microsoft.Network/virtualNetworks/subnets) is expected")
+    for i, target in enumerate(pe.get("targets", [])):
+        section = data.get(_PE_SECTIONS.get(target, ""), {})
+        if target in _PE_SECTIONS and (section is False or (isinstance(section, dict) and "existing" in section)):
+            what = "has no registry" if section is False else f"brings an existing {_PE_SECTIONS[target]}"
+            report.add(("privateEndpoints", "targets", i), "R213",
+                       f"the spec {what}; give it a private endpoint where it is managed, or remove '{target}'")
+        elif target == "containerRegistry" and (section or {}).get("sku", "Basic") != "Premium":
+            report.add(("privateEndpoints", "targets", i), "R213",
+                       "only a Premium registry can have a private endpoint; set containerRegistry.sku: Premium")
+    zones = pe.get("privateDnsZones")
+    if isinstance(zones, dict):
+        for zone, zone_id in sorted(zones.items()):
+            ref = parse_resource_id(zone_id)
+            if ref is None:
+                report.add(("privateEndpoints", "privateDnsZones", zone), "R202",
+                           f"'{zone_id}' is not a resource ID; expected {ID_FORM}")
+            elif ref.type.lower() != "microsoft.network/privatednszones" or ref.name.lower() != zone.lower():
+                report.add(("privateEndpoints", "privateDnsZones", zone), "R203",
+                           f"this ID names the {ref.type} '{ref.name}', but the private DNS zone '{zone}' is expected")
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -173,4 +208,5 @@ def check(doc: Document) -> list[Finding]:
     _check_registry(doc.data, report)
     _check_role_assignments(doc.data, report)
     _check_computes(doc.data, report)
+    _check_private_endpoints(doc.data, report)
     return report.findings

@@ -73,11 +73,9 @@ def _allowed_keys(schema: dict) -> list[str]:
 def _findings_for(error, doc: Document, out: list[Finding]) -> None:
     path = tuple(error.absolute_path)
     kw = error.validator
-    loc = doc.locations
-    file = doc.file
 
     def add(rule, message, at=path, key=False, p=path):
-        line, col = loc.of(at, key=key)
+        file, line, col = doc.where(at, key=key)
         out.append(Finding(file, line, col, rule, _dotted(p), message))
 
     if "propertyNames" in error.schema_path:
@@ -134,13 +132,17 @@ def _findings_for(error, doc: Document, out: list[Finding]) -> None:
                     f"{error.validator_value} are allowed")
         return
     if kw == "oneOf":
-        # containerRegistry: settings or false. Report what is wrong inside the settings when a mapping was given.
+        # A choice of a few words or a mapping (containerRegistry: settings or false; privateDnsZones: create,
+        # none or zone IDs). Report what is wrong inside the mapping when a mapping was given.
         if isinstance(error.instance, dict):
             for sub in error.context:
-                if sub.validator not in ("const", "type"):
+                if sub.validator not in ("const", "type", "enum"):
                     _findings_for(sub, doc, out)
             return
-        add("S102", f"expected a mapping of settings or false, got {_kind_of(error.instance)}")
+        words = [_describe(v) for branch in error.validator_value
+                 for v in (branch.get("enum") or ([branch["const"]] if "const" in branch else []))]
+        add("S102" if not isinstance(error.instance, str) else "S104",
+            f"expected {', '.join(words)} or a mapping of settings, got {_describe(error.instance)}")
         return
     add("S107", error.message)
 

@@ -1,0 +1,145 @@
+"""Environments: resolve a spec's `extends` chain into one document, each value still located where it was written.
+
+A spec says `extends: base.yaml` (relative to its own file) and overrides what differs: mappings merge key by
+key (the overlay wins), lists are replaced whole, and `key: null` in an overlay removes a key a base sets. A file
+that says `base: true` only exists to be extended: it is checked as part of the specs that extend it and
+generates nothing. Neither key is part of the merged spec.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from generator.findings import Finding
+from generator.spec.load import Document, Locations, load_file
+
+MAX_DEPTH = 5  # levels of `extends` below a spec: more is a sign of a chain nobody can follow any more
+_OWN_KEYS = {"extends": str, "base": bool}  # how a file is put together, not what it deploys
+_MISSING = object()
+
+
+def is_base(data) -> bool:
+    """A file that only other specs extend: `base: true` written in the file itself (it is not inherited)."""
+    return isinstance(data, dict) and data.get("base") is True
+
+
+def _own(doc: Document) -> dict:
+    """The file's data without `extends` and `base`; a value of the wrong type stays, for the schema to report."""
+    return {k: v for k, v in doc.data.items()
+            if not (k in _OWN_KEYS and isinstance(v, _OWN_KEYS[k]) and (k != "extends" or v))}
+
+
+def merge(base, overlay):
+    """The overlay on top of the base: mappings merge key by key, anything else (lists too) is replaced whole,
+    and a null in an overlay mapping removes the key. Keys keep the overlay's order, then the base's."""
+    if not isinstance(overlay, dict):
+        return overlay
+    under = base if isinstance(base, dict) else {}
+    out = {k: merge(under.get(k, _MISSING), v) for k, v in overlay.items() if v is not None}
+    out.update((k, v) for k, v in under.items() if k not in overlay)
+    return out
+
+
+def _locate(data, path: tuple, layers: list[Locations], out: Locations) -> None:
+    """Each path of the merged data is located in the topmost layer that wrote it: that layer's value (or, for a
+    mapping, its own opening) is the one that survived the merge."""
+    for loc in layers:
+        if path in loc.values:
+            out.values[path] = loc.values[path]
+            break
+    if path:
+        for loc in layers:
+            if path in loc.keys:
+                out.keys[path] = loc.keys[path]
+                break
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _locate(v, path + (k,), layers, out)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _locate(v, path + (i,), layers, out)
+
+
+def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[list[Document], list[Finding]]:
+    """The documents of the chain, the spec first; on a broken link, what is wrong and where the link is."""
+    layers, paths = [doc], [path.resolve()]
+    while True:
+        current = layers[-1]
+        target = current.data.get("extends")
+        if not isinstance(target, str) or not target:  # not a link (a wrong value is the schema's to report)
+            return layers, []
+        file, line, col = current.where(("extends",))
+
+        def refuse(rule: str, message: str) -> tuple[list[Document], list[Finding]]:
+            return layers, [Finding(file, line, col, rule, "extends", message)]
+
+        resolved = (paths[-1].parent / target).resolve()
+        if resolved in paths:
+            chain = " -> ".join(show(p) for p in paths[paths.index(resolved):] + [resolved])
+            return refuse("L009", f"'{target}' is already in this chain of extends ({chain}); "
+                                  "a spec cannot extend itself, directly or through its bases")
+        if len(layers) > MAX_DEPTH:
+            return refuse("L010", f"'{target}' would be level {len(layers)} of extends below "
+                                  f"{show(paths[0])}; at most {MAX_DEPTH} are allowed: merge some of the bases")
+        if not resolved.is_file():
+            return refuse("L008", f"'{target}' does not exist (looked for {show(resolved)}); extends takes a "
+                                  "path relative to the file it is written in")
+        base, found = load_file(resolved, show(resolved))
+        if base is None:  # the base's own findings (not YAML, empty, not a mapping) say what is wrong with it
+            return layers, found + [Finding(file, line, col, "L008", "extends",
+                                            f"'{target}' cannot be used as a base: see the findings for "
+                                            f"{show(resolved)}")]
+        if found:  # duplicate keys: reported in the base, whose data is still usable for the other checks
+            layers.append(base)
+            paths.append(resolved)
+            more_layers, more = _follow_rest(layers, paths, show)
+            return more_layers, found + more
+        layers.append(base)
+        paths.append(resolved)
+
+
+def _follow_rest(layers, paths, show):
+    # continue the walk from the last layer with the paths already seen (kept separate for readability above)
+    tail, found = _follow(layers[-1], paths[-1], show)
+    return layers[:-1] + tail, found
+
+
+def resolve(doc: Document, path: Path, show: Callable[[Path], str] = Path.as_posix
+            ) -> tuple[Document | None, list[Finding]]:
+    """The spec merged with every base it extends, or None when a link of the chain is broken (with findings).
+
+    `path` is the spec's file on disk (links are relative to it); `show` turns a path into the name people see.
+    """
+    layers, found = _follow(doc, path, show)
+    if any(f.rule in ("L008", "L009", "L010") for f in found):
+        return None, found
+    if len(layers) == 1 and not any(k in doc.data for k in _OWN_KEYS):
+        return doc, found
+    data = _own(layers[-1])
+    for layer in reversed(layers[:-1]):
+        data = merge(data, _own(layer))
+    locations = Locations()
+    _locate(data, (), [layer.locations for layer in layers], locations)
+    return Document(file=doc.file, data=data, locations=locations, source=doc.source,
+                    chain=tuple(layer.file for layer in layers[1:])), found
+
+
+def _files_under(doc: Document, key: str) -> list[str]:
+    """The files that wrote anything under a top-level key, the spec's own first, then down the chain."""
+    written = {entry[0] for table in (doc.locations.values, doc.locations.keys)
+               for path, entry in table.items() if path[:1] == (key,)}
+    return [f for f in (doc.file, *doc.chain) if f in written]
+
+
+def to_yaml(doc: Document) -> str:
+    """The merged spec as YAML, each top-level key headed by the file(s) its value comes from."""
+    chain = "".join(f"\n#   extends {f}" for f in doc.chain) if doc.chain else " (extends no other file)"
+    parts = [f"# {doc.file}{chain}\n"]
+    for key, value in doc.data.items():
+        parts.append(f"# from {', '.join(_files_under(doc, key)) or doc.file}\n")
+        parts.append(yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                                    width=120))
+    return "".join(parts)

@@ -7,18 +7,31 @@ from __future__ import annotations
 API_VERSIONS: dict[str, str] = {
     "Microsoft.MachineLearningServices/workspaces": "2026-05-01",
     "Microsoft.MachineLearningServices/workspaces/computes": "2026-05-01",
-    "Microsoft.Authorization/roleAssignments": "2022-04-01",
-    "Microsoft.Network/privateEndpoints": "2025-07-01",
-    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2025-07-01",
-    "Microsoft.Network/privateDnsZones": "2024-06-01",
-    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+    "Microsoft.MachineLearningServices/workspaces/datastores": "2026-05-01",
     "Microsoft.Storage/storageAccounts": "2026-04-01",
     "Microsoft.KeyVault/vaults": "2026-02-01",
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.OperationalInsights/workspaces": "2025-07-01",
     "Microsoft.ContainerRegistry/registries": "2025-11-01",
+    "Microsoft.ManagedIdentity/userAssignedIdentities": "2024-11-30",
+    "Microsoft.Authorization/roleAssignments": "2022-04-01",
+    "Microsoft.Authorization/locks": "2020-05-01",
+    # the preview is what Azure's own modules use for diagnostic settings; no warning for it
+    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    "Microsoft.Network/privateEndpoints": "2025-07-01",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2025-07-01",
+    "Microsoft.Network/privateDnsZones": "2024-06-01",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+}
+
+# The newest preview with a published schema, used only when a spec sets a preview-only property (a warning
+# finding names the property).
+PREVIEW_API_VERSIONS: dict[str, str] = {
+    "Microsoft.MachineLearningServices/workspaces": "2026-03-15-preview",
 }
 
 
-def api_version(resource_type: str) -> str:
+def api_version(resource_type: str, preview: bool = False) -> str:
+    if preview:
+        return PREVIEW_API_VERSIONS[resource_type]
     return API_VERSIONS[resource_type]

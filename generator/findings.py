@@ -18,6 +18,9 @@ RULES: dict[str, str] = {
     "L005": "A folder holds no spec files.",
     "L006": "The file cannot be read.",
     "L007": "Two spec files would write the same output folder.",
+    "L008": "A spec extends a file that does not exist or cannot be used as a base.",
+    "L009": "A chain of extends comes back to a file already in it.",
+    "L010": "A chain of extends is more than 5 files deep.",
     "S101": "A key is not part of the spec.",
     "S102": "A value has the wrong type.",
     "S103": "A required key is missing.",
@@ -37,6 +40,10 @@ RULES: dict[str, str] = {
     "R211": "A role assignment's scope is a resource the spec does not create.",
     "R212": "A compute's settings contradict each other or the workspace's.",
     "R213": "A private endpoint is asked for a resource the spec does not create, or cannot have one.",
+    "R214": "Customer-managed key encryption is set up in a way Azure refuses (or cannot be checked).",
+    "R215": "A setting does not fit the workspace's kind (Default, Hub, Project, FeatureStore).",
+    "R216": "A property exists only in a preview API version: the workspace uses that version.",
+    "R217": "The workspace identity settings contradict each other.",
 }
 
 

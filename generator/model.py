@@ -78,12 +78,52 @@ class ManagedNetwork:
     isolation_mode: str
     firewall_sku: str | None
     outbound_rules: tuple[OutboundRule, ...]
+    provision_now: bool = False
 
 
 @dataclass(frozen=True)
 class ServerlessCompute:
     subnet: str | None
     no_public_ip: bool
+
+
+@dataclass(frozen=True)
+class UserIdentity:
+    """A user-assigned identity: one the spec creates (by name) or brings (by ID)."""
+
+    name: str
+    existing: Existing | None = None
+
+    @property
+    def key(self) -> str:
+        """How the spec refers to it in `primary` and `encryption.identity`: its name or its ID."""
+        return self.existing.id if self.existing else self.name
+
+
+@dataclass(frozen=True)
+class Identity:
+    type: str  # SystemAssigned | UserAssigned | SystemAssigned,UserAssigned
+    user_assigned: tuple[UserIdentity, ...] = ()
+    primary: UserIdentity | None = None
+
+    @property
+    def system_assigned(self) -> bool:
+        return self.type.startswith("SystemAssigned")
+
+
+@dataclass(frozen=True)
+class Encryption:
+    key_vault: str
+    key_uri: str
+    identity: UserIdentity | None
+    service_side: bool
+
+
+@dataclass(frozen=True)
+class FeatureStore:
+    spark_runtime_version: str
+    offline_store_connection: str | None
+    online_store_connection: str | None
 
 
 @dataclass(frozen=True)
@@ -96,6 +136,21 @@ class WorkspaceSettings:
     managed_network: ManagedNetwork | None
     hbi: bool = create_only(False)
     serverless: ServerlessCompute | None = None
+    kind: str = create_only("Default")
+    hub: str | None = None
+    feature_store: FeatureStore | None = None
+    identity: Identity = Identity("SystemAssigned")
+    encryption: Encryption | None = create_only(None)
+    datastores_auth_mode: str = "Identity"
+    ip_allowlist: tuple[str, ...] = ()
+    allow_role_assignment_on_rg: bool | None = None
+
+    @property
+    def preview_properties(self) -> tuple[str, ...]:
+        """The properties that exist only in a preview API version of the workspace."""
+        used = (("ipAllowlist", bool(self.ip_allowlist)),
+                ("allowRoleAssignmentOnRG", self.allow_role_assignment_on_rg is not None))
+        return tuple(name for name, on in used if on)
 
 
 @dataclass(frozen=True)
@@ -149,8 +204,8 @@ class Spec:
     cloud: str
     tags: tuple[tuple[str, str], ...]
     workspace: WorkspaceSettings
-    storage: StorageAccount | Existing = create_only()
-    key_vault: KeyVault | Existing = create_only()
+    storage: StorageAccount | Existing | None = create_only()  # None: a project uses its hub's
+    key_vault: KeyVault | Existing | None = create_only()
     application_insights: ApplicationInsights | Existing | None = None
     container_registry: ContainerRegistry | Existing | None = None
     computes: tuple[ComputeCluster | ComputeInstance, ...] = ()
@@ -195,9 +250,26 @@ def build(data: dict, source: str) -> Spec:
             )
             for rule_name, r in sorted(mn.get("outboundRules", {}).items())
         )
-        managed = ManagedNetwork(mn.get("isolationMode", "Disabled"), mn.get("firewallSku"), rules)
+        managed = ManagedNetwork(mn.get("isolationMode", "Disabled"), mn.get("firewallSku"), rules,
+                                 bool(mn.get("provisionNetworkNow", False)))
 
     closed = public == "Disabled"
+    ident = ws.get("identity", {})
+    users = tuple(UserIdentity(u["name"]) if "name" in u else
+                  UserIdentity(parse_resource_id(u["existing"]).name, Existing(parse_resource_id(u["existing"])))
+                  for u in ident.get("userAssigned", []))
+    by_key = {u.key: u for u in users}
+    identity = Identity(ident.get("type", "SystemAssigned"), users,
+                        by_key.get(ident["primary"]) if "primary" in ident else (users[0] if users else None))
+    enc = ws.get("encryption")
+    encryption = Encryption(enc["keyVault"], enc["keyUri"], by_key.get(enc.get("identity")),
+                            bool(enc.get("serviceSide", False))) if enc else None
+    fs = ws.get("featureStore")
+    feature_store = None
+    if ws.get("kind") == "FeatureStore":
+        fs = fs or {}
+        feature_store = FeatureStore(fs.get("sparkRuntimeVersion", "3.4"), fs.get("offlineStoreConnectionName"),
+                                     fs.get("onlineStoreConnectionName"))
     sc = ws.get("serverlessCompute")
     serverless = ServerlessCompute(sc.get("subnet"), sc.get("noPublicIp", closed)) if sc is not None else None
     workspace = WorkspaceSettings(
@@ -209,6 +281,14 @@ def build(data: dict, source: str) -> Spec:
         managed_network=managed,
         hbi=bool(ws.get("hbi", False)),
         serverless=serverless,
+        kind=ws.get("kind", "Default"),
+        hub=ws.get("hub"),
+        feature_store=feature_store,
+        identity=identity,
+        encryption=encryption,
+        datastores_auth_mode=ws.get("systemDatastoresAuthMode", "Identity"),
+        ip_allowlist=tuple(ws.get("ipAllowlist", ())),
+        allow_role_assignment_on_rg=ws.get("allowRoleAssignmentOnRG"),
     )
     # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic.
     isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
@@ -231,24 +311,26 @@ def build(data: dict, source: str) -> Spec:
         for ra in data.get("roleAssignments", [])
     )
 
+    project = ws.get("kind") == "Project"
     st = data.get("storage", {})
-    storage = _existing(st) or StorageAccount(_name(st, "storage", name, seed), st.get("sku", "Standard_LRS"),
-                                              dependents_access)
+    storage = None if project else _existing(st) or StorageAccount(
+        _name(st, "storage", name, seed), st.get("sku", "Standard_LRS"), st.get("publicNetworkAccess", dependents_access))
     kv = data.get("keyVault", {})
-    key_vault = _existing(kv) or KeyVault(_name(kv, "keyVault", name, seed), kv.get("sku", "standard"),
-                                          kv.get("softDeleteRetentionInDays", 90), dependents_access)
+    key_vault = None if project else _existing(kv) or KeyVault(
+        _name(kv, "keyVault", name, seed), kv.get("sku", "standard"), kv.get("softDeleteRetentionInDays", 90),
+        kv.get("publicNetworkAccess", dependents_access))
     ai = data.get("applicationInsights", {})
-    app_insights = _existing(ai)
-    if app_insights is None:
+    app_insights = None if project else _existing(ai)
+    if app_insights is None and not project:
         la = ai.get("logAnalytics", {})
         log_analytics = _existing(la) or LogAnalytics(_name(la, "logAnalytics", name, seed),
                                                       la.get("retentionInDays", 30))
         app_insights = ApplicationInsights(_name(ai, "applicationInsights", name, seed), log_analytics)
     cr = data.get("containerRegistry", {})
     registry = None
-    if cr is not False:
+    if cr is not False and not project:
         registry = _existing(cr) or ContainerRegistry(_name(cr, "containerRegistry", name, seed),
-                                                      cr.get("sku", "Basic"), dependents_access)
+                                                      cr.get("sku", "Basic"), cr.get("publicNetworkAccess", dependents_access))
 
     pe = data.get("privateEndpoints")
     private_endpoints = None

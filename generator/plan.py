@@ -11,7 +11,8 @@ from generator.expressions import (Call, Param, Ref, ResourceGroupId, ResourceGr
                                    TenantId, references)
 from generator.clouds import dns_zones
 from generator.model import (ApplicationInsights, ComputeCluster, ComputeInstance, ContainerRegistry, Existing,
-                             KeyVault, LogAnalytics, ManagedNetwork, RoleAssignment, Spec, StorageAccount)
+                             KeyVault, LogAnalytics, ManagedNetwork, RoleAssignment, Spec, StorageAccount,
+                             UserIdentity)
 from generator.naming import parse_resource_id
 from generator.naming import ResourceId
 
@@ -28,10 +29,11 @@ class Resource:
     name: object  # a literal name ('parent/child' for a child resource), or an Expr (role assignments)
     values: dict = field(default_factory=dict)
     existing: ResourceId | None = None  # declared for reference only (Bicep `existing`); ARM uses the ID
+    preview: bool = False  # a preview-only property is set: use the type's preview API version
 
     @property
     def api_version(self) -> str:
-        return api_version(self.type)
+        return api_version(self.type, self.preview)
 
     @property
     def type_at_version(self) -> str:
@@ -153,12 +155,43 @@ def _managed_network(mn: ManagedNetwork | None) -> dict | None:
     return out
 
 
+def _identity_symbol(u: UserIdentity) -> str:
+    return "identity" + "".join(w[:1].upper() + w[1:] for w in re.split(r"[^A-Za-z0-9]+", u.name) if w)
+
+
+def _workspace_identity(spec: Spec) -> dict:
+    ident = spec.workspace.identity
+    out: dict = {"type": ident.type}
+    if ident.user_assigned:
+        out["userAssignedIdentities"] = {Ref(_identity_symbol(u)): {} for u in ident.user_assigned}
+    return out
+
+
+def _encryption(spec: Spec) -> dict | None:
+    enc = spec.workspace.encryption
+    if enc is None:
+        return None
+    return {
+        "status": "Enabled",
+        "keyVaultProperties": {
+            "keyVaultArmId": enc.key_vault, "keyIdentifier": enc.key_uri,
+            "identityClientId": Ref(_identity_symbol(enc.identity), "clientId") if enc.identity else None,
+        },
+        "identity": {"userAssignedIdentity": Ref(_identity_symbol(enc.identity))} if enc.identity else None,
+    }
+
+
 def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
     ws = spec.workspace
+    fs = ws.feature_store
     return Resource("workspace", "workspace", "Microsoft.MachineLearningServices/workspaces", spec.name, {
-        "location": LOCATION, "tags": _tags(spec), "sku": ws.sku,
+        "location": LOCATION, "tags": _tags(spec), "sku": ws.sku, "kind": ws.kind,
+        "identity": _workspace_identity(spec),
+        "primaryUserAssignedIdentity": Ref(_identity_symbol(ws.identity.primary)) if ws.identity.primary else None,
         "friendlyName": ws.friendly_name, "description": ws.description,
-        "storageAccount": Ref("storage"), "keyVault": Ref("keyVault"),
+        "hubResourceId": ws.hub,
+        "storageAccount": Ref("storage") if spec.storage else None,
+        "keyVault": Ref("keyVault") if spec.key_vault else None,
         "applicationInsights": Ref("appInsights") if has_insights else None,
         "containerRegistry": Ref("registry") if has_registry else None,
         "publicNetworkAccess": ws.public_network_access,
@@ -169,7 +202,26 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
             "serverlessComputeCustomSubnet": ws.serverless.subnet,
             "serverlessComputeNoPublicIP": ws.serverless.no_public_ip,
         } if ws.serverless else None,
-    })
+        "encryption": _encryption(spec),
+        "enableServiceSideCMKEncryption": ws.encryption.service_side if ws.encryption else None,
+        "systemDatastoresAuthMode": ws.datastores_auth_mode,
+        "featureStoreSettings": {
+            "computeRuntime": {"sparkRuntimeVersion": fs.spark_runtime_version},
+            "offlineStoreConnectionName": fs.offline_store_connection,
+            "onlineStoreConnectionName": fs.online_store_connection,
+        } if fs else None,
+        # a workspace property in ARM, though the spec keeps it with the managed network it provisions
+        "provisionNetworkNow": True if ws.managed_network and ws.managed_network.provision_now else None,
+        "ipAllowlist": list(ws.ip_allowlist) or None,
+        "allowRoleAssignmentOnRG": ws.allow_role_assignment_on_rg,
+    }, preview=bool(ws.preview_properties))
+
+
+def _user_identity(spec: Spec, u: UserIdentity) -> Resource:
+    if u.existing:
+        return _existing(_identity_symbol(u), u.existing)
+    return Resource("identity", _identity_symbol(u), "Microsoft.ManagedIdentity/userAssignedIdentities", u.name,
+                    {"location": LOCATION, "tags": _tags(spec)})
 
 
 def _symbol(prefix: str, name: str, taken: set[str]) -> str:
@@ -287,8 +339,12 @@ def build(spec: Spec) -> Plan:
     def add(symbol, item, make):
         resources.append(_existing(symbol, item) if isinstance(item, Existing) else make(spec, item))
 
-    add("storage", spec.storage, _storage)
-    add("keyVault", spec.key_vault, _key_vault)
+    for u in spec.workspace.identity.user_assigned:
+        resources.append(_user_identity(spec, u))
+    if spec.storage is not None:
+        add("storage", spec.storage, _storage)
+    if spec.key_vault is not None:
+        add("keyVault", spec.key_vault, _key_vault)
     ai = spec.application_insights
     if isinstance(ai, ApplicationInsights):
         add("logAnalytics", ai.log_analytics, _log_analytics)
@@ -313,11 +369,14 @@ def build(spec: Spec) -> Plan:
     outputs = [
         Output("workspaceName", "string", Ref("workspace", "name"), "The workspace's name."),
         Output("workspaceId", "string", Ref("workspace"), "The workspace's resource ID."),
-        Output("workspacePrincipalId", "string", Ref("workspace", "principalId"),
-               "The object ID of the workspace's system-assigned identity (for role assignments)."),
-        Output("storageAccountId", "string", Ref("storage"), "The default storage account's resource ID."),
-        Output("keyVaultId", "string", Ref("keyVault"), "The key vault's resource ID."),
     ]
+    if spec.workspace.identity.system_assigned:
+        outputs.append(Output("workspacePrincipalId", "string", Ref("workspace", "principalId"),
+                              "The object ID of the workspace's system-assigned identity (for role assignments)."))
+    if spec.storage is not None:
+        outputs.append(Output("storageAccountId", "string", Ref("storage"), "The default storage account's resource ID."))
+    if spec.key_vault is not None:
+        outputs.append(Output("keyVaultId", "string", Ref("keyVault"), "The key vault's resource ID."))
     if ai is not None:
         outputs.append(Output("applicationInsightsId", "string", Ref("appInsights"),
                               "The Application Insights component's resource ID."))

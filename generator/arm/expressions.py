@@ -55,10 +55,19 @@ class ArmExpressions:
                 return self.resource_id_of(expr.symbol)
             if expr.attr == "name":
                 return quote(r.name)
+            if expr.attr == "clientId":
+                target = quote(r.existing.id) if r.existing is not None else self.resource_id_of(expr.symbol)
+                return f"reference({target}, {quote(r.api_version)}).clientId"
             if expr.attr == "principalId":
                 return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full')"
                         ".identity.principalId")
         raise TypeError(f"no ARM form for {expr!r}")
+
+    def _key(self, key) -> str:
+        """An object key: literal text is escaped like any string; an expression key (a user-assigned
+        identity's ID) is evaluated, as ARM does for property names."""
+        value = self.value(key)
+        return value if isinstance(value, str) else str(value)
 
     def value(self, value):
         """A plan value as a JSON-ready ARM value: literals escaped, expressions in brackets."""
@@ -71,7 +80,7 @@ class ArmExpressions:
         if isinstance(value, str):
             return literal(value)
         if isinstance(value, dict):
-            return {literal(str(k)): self.value(v) for k, v in value.items()}
+            return {self._key(k): self.value(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         return value

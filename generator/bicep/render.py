@@ -42,7 +42,9 @@ def identifier(name: str) -> str:
     return name
 
 
-def _key(key: str) -> str:
+def _key(key) -> str:
+    if isinstance(key, Expr):  # an expression as a key: '${...}' (e.g. a user-assigned identity's ID)
+        return "'${" + expression(key) + "}'"
     return key if _IDENT.match(key) else string(key)
 
 
@@ -62,7 +64,8 @@ def expression(expr: Expr) -> str:
     if isinstance(expr, Ref):
         if expr.attr == "resource":
             return identifier(expr.symbol)
-        attr = {"id": "id", "name": "name", "principalId": "identity.principalId"}[expr.attr]
+        attr = {"id": "id", "name": "name", "principalId": "identity.principalId",
+                "clientId": "properties.clientId"}[expr.attr]
         return f"{identifier(expr.symbol)}.{attr}"
     raise TypeError(f"no Bicep form for {expr!r}")
 
@@ -84,7 +87,8 @@ def value(v, indent: int = 0) -> str:
         items = [(k, x) for k, x in v.items() if x is not None]
         if not items:
             return "{}"
-        body = "".join(f"{pad}{INDENT}{_key(str(k))}: {value(x, indent + 2)}\n" for k, x in items)
+        body = "".join(f"{pad}{INDENT}{_key(k if isinstance(k, Expr) else str(k))}: {value(x, indent + 2)}\n"
+                       for k, x in items)
         return "{\n" + body + pad + "}"
     if isinstance(v, (list, tuple)):
         if not v:

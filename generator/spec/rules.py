@@ -100,17 +100,18 @@ def _check_managed_network(data: dict, report: _Report) -> None:
 def _check_registry(data: dict, report: _Report) -> None:
     cr = data.get("containerRegistry", {})
     ws = data.get("workspace", {}) or {}
-    closed = ws.get("publicNetworkAccess") == "Disabled"
-    if cr is False:
+    if cr is False or ws.get("kind") == "Project":
         return
     cr = cr if isinstance(cr, dict) else {}
+    closed = cr.get("publicNetworkAccess", ws.get("publicNetworkAccess")) == "Disabled"
     if "existing" not in cr and closed:
         sku = cr.get("sku", "Basic")
         if sku != "Premium":
             where = ("containerRegistry", "sku") if "sku" in cr else ("workspace", "publicNetworkAccess")
             report.add(where, "R207",
-                       f"the workspace is closed to the public network, so its registry is too, and a {sku} registry "
-                       "cannot disable public access; set containerRegistry.sku: Premium (or bring an existing one)")
+                       f"the registry is closed to the public network (with the workspace, unless "
+                       f"containerRegistry.publicNetworkAccess says otherwise), and a {sku} registry cannot disable "
+                       "public access; set containerRegistry.sku: Premium (or bring an existing one)")
     if closed and not ws.get("imageBuildCompute"):
         report.add(("workspace", "publicNetworkAccess"), "R208",
                    "with the registry behind a private network, Azure ML cannot build environment images on it; set "
@@ -199,6 +200,103 @@ def _check_private_endpoints(data: dict, report: _Report) -> None:
                            f"this ID names the {ref.type} '{ref.name}', but the private DNS zone '{zone}' is expected")
 
 
+_DEPENDENTS = ("storage", "keyVault", "applicationInsights", "containerRegistry")
+
+
+def _check_kind(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    kind = ws.get("kind", "Default")
+    if kind == "Project":
+        if "hub" not in ws:
+            report.add(("workspace", "kind"), "R215", "a Project needs its hub: set workspace.hub to the hub's resource ID")
+        for section in _DEPENDENTS + ("privateEndpoints",):
+            if section in data:
+                report.add((section,), "R215", f"a Project uses its hub's {section}; remove '{section}' (or use "
+                                               "kind: Default)", key=True)
+    elif "hub" in ws:
+        report.add(("workspace", "hub"), "R215", f"only a Project has a hub (this workspace is {kind}); remove 'hub' "
+                                                 "or set kind: Project", key=True)
+    if "hub" in ws:
+        ref = parse_resource_id(ws["hub"])
+        if ref is None or ref.type.lower() != "microsoft.machinelearningservices/workspaces":
+            report.add(("workspace", "hub"), "R203" if ref else "R202",
+                       "expected the resource ID of a hub workspace (Microsoft.MachineLearningServices/workspaces)")
+    if "featureStore" in ws and kind != "FeatureStore":
+        report.add(("workspace", "featureStore"), "R215", "featureStore settings need kind: FeatureStore", key=True)
+
+
+def _check_identity(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    ident = ws.get("identity") or {}
+    kind = ident.get("type", "SystemAssigned")
+    users = ident.get("userAssigned", [])
+    keys = []
+    for i, u in enumerate(users):
+        if "existing" in u:
+            ref = parse_resource_id(u["existing"])
+            if ref is None:
+                report.add(("workspace", "identity", "userAssigned", i, "existing"), "R202",
+                           f"'{u['existing']}' is not a resource ID; expected {ID_FORM}")
+            elif ref.type.lower() != "microsoft.managedidentity/userassignedidentities":
+                report.add(("workspace", "identity", "userAssigned", i, "existing"), "R203",
+                           f"this ID names a {ref.type}, but a user-assigned identity is expected")
+            keys.append(u["existing"])
+        else:
+            keys.append(u.get("name"))
+    if "UserAssigned" in kind and not users:
+        report.add(("workspace", "identity", "type"), "R217",
+                   f"{kind} needs at least one identity in workspace.identity.userAssigned")
+    if users and "UserAssigned" not in kind:
+        report.add(("workspace", "identity", "userAssigned"), "R217",
+                   "user-assigned identities are listed but type is SystemAssigned; set type: "
+                   "SystemAssigned,UserAssigned (or UserAssigned)", key=True)
+    for path, value in ((("workspace", "identity", "primary"), ident.get("primary")),
+                        (("workspace", "encryption", "identity"), (ws.get("encryption") or {}).get("identity"))):
+        if value is not None and value not in keys:
+            report.add(path, "R217", f"'{value}' is not one of workspace.identity.userAssigned "
+                                     f"({', '.join(map(str, keys)) or 'none listed'})")
+
+
+def _check_encryption(data: dict, report: _Report) -> None:
+    enc = (data.get("workspace") or {}).get("encryption")
+    if not isinstance(enc, dict):
+        return
+    path = ("workspace", "encryption")
+    ref = parse_resource_id(enc["keyVault"])
+    if ref is None:
+        report.add(path + ("keyVault",), "R202", f"'{enc['keyVault']}' is not a resource ID; expected {ID_FORM}")
+        return
+    if ref.type.lower() != "microsoft.keyvault/vaults":
+        report.add(path + ("keyVault",), "R203", f"this ID names a {ref.type}, but a key vault is expected")
+        return
+    host_vault = enc["keyUri"].split("//", 1)[1].split(".", 1)[0]
+    if host_vault.lower() != ref.name.lower():
+        report.add(path + ("keyUri",), "R214", f"the key is in the vault '{host_vault}', but keyVault names "
+                                               f"'{ref.name}'; give the vault that holds the key")
+    kv = data.get("keyVault") or {}
+    if "existing" not in kv and host_vault.lower() == derived_or_given(data, "keyVault").lower():
+        report.add(path + ("keyVault",), "R214", "the key must exist before the workspace is created, so it cannot "
+                                                 "live in the key vault this spec creates; keep it in an existing vault")
+    else:
+        report.add(path + ("keyVault",), "R214",
+                   "amlgen cannot see an existing vault's settings: customer-managed keys need soft delete and purge "
+                   "protection on it (az keyvault update --enable-purge-protection true)", WARNING)
+
+
+def derived_or_given(data: dict, kind: str) -> str:
+    section = data.get(kind) or {}
+    return section.get("name") or derived_name(kind, data["name"], data.get("nameSeed"))
+
+
+def _check_preview(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    for prop in ("ipAllowlist", "allowRoleAssignmentOnRG"):
+        if prop in ws:
+            report.add(("workspace", prop), "R216",
+                       f"'{prop}' exists only in preview API versions: the workspace is emitted with "
+                       "2026-03-15-preview (previews can change without notice)", WARNING, key=True)
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -209,4 +307,8 @@ def check(doc: Document) -> list[Finding]:
     _check_role_assignments(doc.data, report)
     _check_computes(doc.data, report)
     _check_private_endpoints(doc.data, report)
+    _check_kind(doc.data, report)
+    _check_identity(doc.data, report)
+    _check_encryption(doc.data, report)
+    _check_preview(doc.data, report)
     return report.findings

@@ -44,6 +44,8 @@ RULES: dict[str, str] = {
     "R215": "A setting does not fit the workspace's kind (Default, Hub, Project, FeatureStore).",
     "R216": "A property exists only in a preview API version: the workspace uses that version.",
     "R217": "The workspace identity settings contradict each other.",
+    "R218": "A lock or diagnostic setting that cannot work as asked.",
+    "R219": "A datastore's settings do not fit its type.",
 }
 
 

@@ -178,6 +178,26 @@ class ComputeInstance:
 
 
 @dataclass(frozen=True)
+class AttachedCompute:
+    """An existing compute attached to the workspace (attaching is not idempotent: see plan.py)."""
+
+    name: str
+    type: str  # kubernetes | databricks | synapseSpark
+    resource_id: str
+    namespace: str | None
+
+
+@dataclass(frozen=True)
+class Datastore:
+    name: str
+    type: str  # blob | fileShare | adlsGen2
+    account: ResourceId
+    container: str | None  # container (blob), file share (fileShare) or file system (adlsGen2)
+    credentials: str  # none | accountKey | sas
+    description: str | None
+
+
+@dataclass(frozen=True)
 class RoleAssignment:
     role: str  # as written in the spec (name or GUID)
     role_guid: str
@@ -208,9 +228,12 @@ class Spec:
     key_vault: KeyVault | Existing | None = create_only()
     application_insights: ApplicationInsights | Existing | None = None
     container_registry: ContainerRegistry | Existing | None = None
-    computes: tuple[ComputeCluster | ComputeInstance, ...] = ()
+    computes: tuple[ComputeCluster | ComputeInstance | AttachedCompute, ...] = ()
     role_assignments: tuple[RoleAssignment, ...] = ()
     private_endpoints: PrivateEndpoints | None = None
+    datastores: tuple[Datastore, ...] = ()
+    diagnostics: str | None = None  # None: off; "self": the spec's Log Analytics; else a Log Analytics ID
+    lock: str | None = None  # CanNotDelete | ReadOnly
 
 
 def _existing(section: dict) -> Existing | None:
@@ -294,7 +317,10 @@ def build(data: dict, source: str) -> Spec:
     isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
     computes = []
     for compute_name, c in sorted((data.get("computes") or {}).items()):
-        if c["type"] == "cluster":
+        if c["type"] in ("kubernetes", "databricks", "synapseSpark"):
+            computes.append(AttachedCompute(compute_name, c["type"], c["resourceId"],
+                                            c.get("namespace", "default") if c["type"] == "kubernetes" else None))
+        elif c["type"] == "cluster":
             computes.append(ComputeCluster(compute_name, c.get("vmSize", "Standard_DS3_v2"),
                                            c.get("priority", "Dedicated"), c.get("minNodes", 0),
                                            c.get("maxNodes", 4), c.get("idleMinutesBeforeScaleDown", 2),
@@ -343,6 +369,13 @@ def build(data: dict, source: str) -> Spec:
         dns = pe.get("privateDnsZones", "create")
         private_endpoints = PrivateEndpoints(pe["subnet"], targets, dict(sorted(dns.items())) if isinstance(dns, dict) else dns)
 
+    datastores = tuple(
+        Datastore(ds_name, d["type"], parse_resource_id(d["account"]), d.get("container") or d.get("fileShare"),
+                  d.get("credentials", "none"), d.get("description"))
+        for ds_name, d in sorted((data.get("datastores") or {}).items()))
+    diag = data.get("diagnostics", False)
+    diagnostics = diag["logAnalytics"] if isinstance(diag, dict) else ("self" if diag else None)
+
     return Spec(
         source=source,
         name=name,
@@ -357,4 +390,7 @@ def build(data: dict, source: str) -> Spec:
         computes=tuple(computes),
         role_assignments=roles,
         private_endpoints=private_endpoints,
+        datastores=datastores,
+        diagnostics=diagnostics,
+        lock=data.get("locks"),
     )

@@ -9,10 +9,10 @@ import re
 
 from generator.expressions import (Call, Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
                                    TenantId, references)
-from generator.clouds import dns_zones
-from generator.model import (ApplicationInsights, ComputeCluster, ComputeInstance, ContainerRegistry, Existing,
-                             KeyVault, LogAnalytics, ManagedNetwork, RoleAssignment, Spec, StorageAccount,
-                             UserIdentity)
+from generator.clouds import STORAGE_SUFFIX, dns_zones
+from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
+                             ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
+                             RoleAssignment, Spec, StorageAccount, UserIdentity)
 from generator.naming import parse_resource_id
 from generator.naming import ResourceId
 
@@ -266,6 +266,83 @@ def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str) -> Re
                             "scriptSource": "workspaceStorage", "scriptData": c.setup_script}}} if c.setup_script else None})
 
 
+_ATTACH = {"kubernetes": "Kubernetes", "databricks": "Databricks", "synapseSpark": "SynapseSpark"}
+ATTACH_PARAMETER = "attachComputes"
+
+
+def _attached(spec: Spec, c: AttachedCompute, symbol: str, secrets: list) -> Resource:
+    """Attaching a compute that is already attached fails, so attached computes deploy only when the
+    `attachComputes` parameter is true (once); every other deployment of the same files leaves them alone."""
+    properties = {"namespace": c.namespace} if c.type == "kubernetes" else None
+    if c.type == "databricks":
+        token = symbol + "AccessToken"
+        secrets.append(Parameter(token, "securestring", f"Required when attaching. The access token of the "
+                                 f"Databricks workspace attached as '{c.name}'."))
+        properties = {"databricksAccessToken": Param(token)}
+    return Resource("compute-attached", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
+                    _child_name(spec.name, c.name), {
+                        "condition": Param(ATTACH_PARAMETER), "parent": Ref("workspace", "resource"),
+                        "childName": c.name, "location": LOCATION, "computeType": _ATTACH[c.type],
+                        "resourceId": c.resource_id, "properties": properties})
+
+
+_DATASTORE_TYPES = {"blob": ("AzureBlob", "containerName"), "fileShare": ("AzureFile", "fileShareName"),
+                    "adlsGen2": ("AzureDataLakeGen2", "filesystem")}
+
+
+def _datastore(spec: Spec, d: Datastore, symbol: str, secrets: list) -> Resource:
+    kind, container_key = _DATASTORE_TYPES[d.type]
+    if d.credentials == "none":
+        credentials = {"credentialsType": "None"}
+    else:
+        secret = symbol + ("AccountKey" if d.credentials == "accountKey" else "SasToken")
+        secrets.append(Parameter(secret, "securestring", f"Required. The {'account key' if d.credentials == 'accountKey' else 'SAS token'} "
+                                 f"of datastore '{d.name}' (never written to a file: pass it at deployment)."))
+        credentials = ({"credentialsType": "AccountKey", "secrets": {"secretsType": "AccountKey", "key": Param(secret)}}
+                       if d.credentials == "accountKey" else
+                       {"credentialsType": "Sas", "secrets": {"secretsType": "Sas", "sasToken": Param(secret)}})
+    return Resource("datastore", symbol, "Microsoft.MachineLearningServices/workspaces/datastores",
+                    _child_name(spec.name, d.name), {
+                        "parent": Ref("workspace", "resource"), "childName": d.name,
+                        "datastoreProperties": {
+                            "datastoreType": kind, "description": d.description,
+                            "accountName": d.account.name, container_key: d.container,
+                            "endpoint": STORAGE_SUFFIX[spec.cloud], "protocol": "https",
+                            "subscriptionId": d.account.subscription, "resourceGroup": d.account.resource_group,
+                            # identity-based: the workspace identity reads data for studio previews and jobs
+                            "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity"
+                            if d.credentials == "none" and spec.workspace.identity.system_assigned else None,
+                            "credentials": credentials}})
+
+
+# Logs and metrics per resource kind: storage accounts have metrics only at the account level.
+_DIAGNOSTICS = {"workspace": (["allLogs"], ["AllMetrics"]), "keyVault": (["allLogs"], ["AllMetrics"]),
+                "registry": (["allLogs"], ["AllMetrics"]), "storage": ([], ["Transaction"])}
+_LOCKED = ("workspace", "storage", "keyVault", "registry")
+
+
+def _operations(spec: Spec, created: set[str], taken: set[str]) -> list[Resource]:
+    out: list[Resource] = []
+    if spec.diagnostics:
+        target = Ref("logAnalytics") if spec.diagnostics == "self" else spec.diagnostics
+        for symbol, (groups, metrics) in _DIAGNOSTICS.items():
+            if symbol in created:
+                out.append(Resource("diagnostic-setting", _symbol(symbol, "Diagnostics", taken),
+                                    "Microsoft.Insights/diagnosticSettings", "send-to-log-analytics", {
+                                        "scope": Ref(symbol, "resource"), "workspaceId": target,
+                                        "logs": [{"categoryGroup": g, "enabled": True} for g in groups] or None,
+                                        "metrics": [{"category": m, "enabled": True} for m in metrics]}))
+    if spec.lock:
+        for symbol in _LOCKED:
+            if symbol in created:
+                out.append(Resource("lock", _symbol(symbol, "Lock", taken), "Microsoft.Authorization/locks",
+                                    f"lock-{spec.lock.lower()}", {
+                                        "scope": Ref(symbol, "resource"), "level": spec.lock,
+                                        "notes": f"Managed by amlgen ({spec.source}): remove it in the spec, not in "
+                                                 "the portal."}))
+    return out
+
+
 _SCOPE_SYMBOLS = {"workspace": "workspace", "storage": "storage", "keyVault": "keyVault",
                   "containerRegistry": "registry"}
 
@@ -354,18 +431,30 @@ def build(spec: Spec) -> Plan:
         add("registry", spec.container_registry, _registry)
     resources.append(_workspace(spec, spec.container_registry is not None, ai is not None))
     taken = {r.symbol for r in resources} | {"location"}
+    secrets: list[Parameter] = []
     for compute in spec.computes:
-        resources.append(_compute(spec, compute, _symbol("compute", compute.name, taken)))
+        symbol = _symbol("compute", compute.name, taken)
+        resources.append(_attached(spec, compute, symbol, secrets) if isinstance(compute, AttachedCompute)
+                         else _compute(spec, compute, symbol))
+    for d in spec.datastores:
+        resources.append(_datastore(spec, d, _symbol("datastore", d.name, taken), secrets))
     for i, ra in enumerate(spec.role_assignments):
         resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
     if spec.private_endpoints is not None:
         resources.extend(_private_endpoints(spec, {r.symbol: r for r in resources}, taken))
+    resources.extend(_operations(spec, {r.symbol for r in resources if r.existing is None}, taken))
 
-    parameters = (
+    parameters = [
         Parameter("location", "string",
                   "Optional. The Azure region of every resource; defaults to the resource group's location.",
                   default=ResourceGroupLocation(), value=spec.location),
-    )
+    ]
+    if any(isinstance(c, AttachedCompute) for c in spec.computes):
+        parameters.append(Parameter(ATTACH_PARAMETER, "bool", "Optional. Attach the existing computes (Kubernetes, "
+                                    "Databricks, Synapse). Set true once, on the deployment that attaches them: "
+                                    "attaching an attached compute fails, so other deployments leave them alone.",
+                                    default=False))
+    parameters.extend(secrets)
     outputs = [
         Output("workspaceName", "string", Ref("workspace", "name"), "The workspace's name."),
         Output("workspaceId", "string", Ref("workspace"), "The workspace's resource ID."),
@@ -382,5 +471,5 @@ def build(spec: Spec) -> Plan:
                               "The Application Insights component's resource ID."))
     if spec.container_registry is not None:
         outputs.append(Output("containerRegistryId", "string", Ref("registry"), "The container registry's resource ID."))
-    return Plan(spec.source, spec.name, tuple(resources), parameters, tuple(outputs))
+    return Plan(spec.source, spec.name, tuple(resources), tuple(parameters), tuple(outputs))
 

@@ -297,6 +297,60 @@ def _check_preview(data: dict, report: _Report) -> None:
                        "2026-03-15-preview (previews can change without notice)", WARNING, key=True)
 
 
+_ATTACH_TYPES = {"kubernetes": ("microsoft.containerservice/managedclusters", "microsoft.kubernetes/connectedclusters"),
+                 "databricks": ("microsoft.databricks/workspaces",),
+                 "synapseSpark": ("microsoft.synapse/workspaces/bigdatapools",)}
+
+
+def _check_attached(data: dict, report: _Report) -> None:
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if c.get("type") not in _ATTACH_TYPES or "resourceId" not in c:
+            continue
+        path = ("computes", name, "resourceId")
+        ref = parse_resource_id(c["resourceId"])
+        if ref is None:
+            report.add(path, "R202", f"'{c['resourceId']}' is not a resource ID; expected {ID_FORM}")
+        elif ref.type.lower() not in _ATTACH_TYPES[c["type"]]:
+            report.add(path, "R203", f"this ID names a {ref.type}; a {c['type']} compute attaches a "
+                                     f"{' or '.join(_ATTACH_TYPES[c['type']])}")
+
+
+def _check_datastores(data: dict, report: _Report) -> None:
+    needs = {"blob": "container", "adlsGen2": "container", "fileShare": "fileShare"}
+    for name, d in sorted((data.get("datastores") or {}).items()):
+        path = ("datastores", name)
+        ref = parse_resource_id(d["account"])
+        if ref is None:
+            report.add(path + ("account",), "R202", f"'{d['account']}' is not a resource ID; expected {ID_FORM}")
+        elif ref.type.lower() != "microsoft.storage/storageaccounts":
+            report.add(path + ("account",), "R203", f"this ID names a {ref.type}, but a storage account is expected")
+        key = needs[d["type"]]
+        if key not in d:
+            report.add(path, "R219", f"a {d['type']} datastore needs '{key}'", key=True)
+        other = "fileShare" if key == "container" else "container"
+        if other in d:
+            report.add(path + (other,), "R219", f"a {d['type']} datastore has no '{other}'; use '{key}'", key=True)
+        if d["type"] == "fileShare" and d.get("credentials", "none") == "none":
+            report.add(path + ("type",), "R219", "Azure ML reads file shares with an account key or SAS only; set "
+                                                 "credentials: accountKey or sas (passed as a secure parameter)")
+
+
+def _check_operations(data: dict, report: _Report) -> None:
+    if data.get("locks") == "ReadOnly":
+        report.add(("locks",), "R218", "a ReadOnly lock blocks writes Azure ML itself makes to its resources (keys, "
+                                       "compute scaling, managed network rules); prefer CanNotDelete", WARNING)
+    diag = data.get("diagnostics")
+    ai = data.get("applicationInsights") or {}
+    if diag is True and ("existing" in ai or (data.get("workspace") or {}).get("kind") == "Project"):
+        report.add(("diagnostics",), "R218", "the spec creates no Log Analytics workspace to send diagnostics to; "
+                                             "use diagnostics: {logAnalytics: <resource ID>}")
+    if isinstance(diag, dict):
+        ref = parse_resource_id(diag["logAnalytics"])
+        if ref is None or ref.type.lower() != "microsoft.operationalinsights/workspaces":
+            report.add(("diagnostics", "logAnalytics"), "R203" if ref else "R202",
+                       "expected the resource ID of a Log Analytics workspace (Microsoft.OperationalInsights/workspaces)")
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -311,4 +365,7 @@ def check(doc: Document) -> list[Finding]:
     _check_identity(doc.data, report)
     _check_encryption(doc.data, report)
     _check_preview(doc.data, report)
+    _check_attached(doc.data, report)
+    _check_datastores(doc.data, report)
+    _check_operations(doc.data, report)
     return report.findings

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -89,9 +89,11 @@ def _targets(paths, out, resource_group, from_output, location=None) -> tuple[li
                                   f"on disk as they are)")
             files = {rel.split("/")[-1]: text for rel, text in mine.items()}
         parameters = json.loads(files.get("main.parameters.json") or "{}")
+        template = json.loads(files["main.json"])
+        _fill_secure_parameters(template, parameters, config.display(item.spec_file.path))
         spec = item.spec
         jobs.append(_Job(deploy.DeployTarget(
-            label=config.display(item.spec_file.path), template=json.loads(files["main.json"]),
+            label=config.display(item.spec_file.path), template=template,
             parameters=parameters, resource_group=resource_group, workspace_name=spec.name,
             location=location or spec.location), folder))
         clouds.add(getattr(spec, "cloud", None))
@@ -99,6 +101,27 @@ def _targets(paths, out, resource_group, from_output, location=None) -> tuple[li
     if len(clouds) > 1:
         raise UsageError(f"the specs name different clouds ({', '.join(sorted(clouds))}): deploy them separately")
     return jobs, (clouds.pop() if clouds else None)
+
+
+SECRET_ENV_PREFIX = "AMLGEN_SECRET_"
+
+
+def _fill_secure_parameters(template: dict, parameters: dict, label: str) -> None:
+    """Secure parameters (datastore keys, tokens) are never in a file: each comes from the environment
+    variable AMLGEN_SECRET_<PARAMETER NAME>, is sent to Azure only in the request body, and is never printed."""
+    values = parameters.setdefault("parameters", {})
+    missing = []
+    for name, spec in template.get("parameters", {}).items():
+        if spec.get("type", "").lower() in ("securestring", "secureobject") and name not in values:
+            env = SECRET_ENV_PREFIX + name.upper()
+            if env in os.environ:
+                value = os.environ[env]
+                values[name] = {"value": json.loads(value) if spec["type"].lower() == "secureobject" else value}
+            elif "defaultValue" not in spec:
+                missing.append(env)
+    if missing:
+        raise UsageError(f"{label} needs secure parameter values: set {', '.join(missing)} in the environment "
+                         "(they are never written to a file or printed)")
 
 
 class _Printer:
@@ -133,7 +156,9 @@ def _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, print
 
 
 def _preview(jobs: list[_Job], conn, mode: str, parallel: int, polling: float, validate_first: bool):
-    """Preflight (for deploy) and what-if of every job, `parallel` at a time: {index: summary | DeployError}."""
+    """Preflight (for deploy) and what-if of every job, `parallel` at a time: a summary or a DeployError each."""
+    from concurrent.futures import ThreadPoolExecutor  # only these commands need it; validate stays lean
+
 
     def one(job: _Job):
         try:

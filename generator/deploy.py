@@ -8,17 +8,11 @@ filter, error formatting, config.json) is plain Python that tests can call witho
 from __future__ import annotations
 
 import json
-import logging
 import os
-import queue
 import re
-import ssl
-import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from hashlib import sha256
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -87,6 +81,9 @@ def resolve_cloud(name: str | None = None, arm_endpoint: str | None = None, *,
 
 def _discover_endpoints(endpoint: str, verify: bool | str) -> tuple[str, str] | None:
     """(authority host, token audience) from `<endpoint>/metadata/endpoints`, or None when it is not served."""
+    import ssl
+    import urllib.request  # here, not at the top: it costs validate/generate ~13 ms to import
+
     url = endpoint.rstrip("/") + "/metadata/endpoints?api-version=2015-01-01"
     context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
     if verify is False:
@@ -179,6 +176,8 @@ class _FriendlyCredential:
 
 def _quiet_identity_logging(verbose: bool) -> None:
     """Keep azure.identity's multi-line warning chain off stderr: our own one-line error says it all."""
+    import logging
+
     logger = logging.getLogger("azure.identity")
     if verbose:
         return
@@ -307,6 +306,8 @@ def deployment_name_for(workspace_name: str) -> str:
     """The stable deployment name for a workspace, so a redeploy updates one record instead of adding one."""
     name = "amlgen-" + _DEPLOYMENT_NAME_BAD.sub("-", workspace_name)
     if len(name) > 64:
+        from hashlib import sha256
+
         name = name[:55] + "-" + sha256(workspace_name.encode()).hexdigest()[:8]
     return name
 
@@ -875,6 +876,8 @@ def deploy_many(targets: Sequence[DeployTarget], conn: ArmConnection, *, paralle
     Results come back in the order of `targets`. `progress` gets (label, resource type, name, state). Ctrl-C
     raises DeployInterrupted naming the deployments still running in Azure.
     """
+    import queue
+
     if parallel < 1:
         raise DeployError("--parallel must be at least 1")
     names: dict[tuple[str, str], str] = {}
@@ -960,6 +963,8 @@ def format_results(results: Sequence[TargetResult]) -> str:
 
 def write_config(path: str | os.PathLike, subscription: str, resource_group: str, workspace_name: str) -> Path:
     """Write the config.json that MLClient.from_config() and `az ml` read to find a workspace."""
+    import tempfile
+
     target = Path(path)
     if target.is_dir():
         target = target / "config.json"

@@ -124,6 +124,7 @@ class ArmStandIn:
         self.latency = latency  # seconds added to every request, as a slow ARM would
         self.polls_to_finish = polls_to_finish  # async-operation polls answered "Running" before the end
         self.min_running = min_running  # seconds a deployment stays Running, whatever the polls
+        self.what_if_polls = 1  # polls of a what-if's Location before its result (the first answers 202)
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.groups: dict[tuple[str, str], dict] = {}
@@ -366,7 +367,7 @@ class ArmStandIn:
         if entry is None:
             return 404, {}, _arm_error("NotFound", "no such what-if")
         entry["polls"] += 1
-        if entry["polls"] <= self.polls_to_finish - 1:
+        if entry["polls"] < self.what_if_polls:
             return 202, {"Location": f"{self.url}/_standin/whatif/{op}", "Retry-After": "0"}, None
         return 200, {}, entry["result"]
 

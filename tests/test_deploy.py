@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,14 +15,16 @@ import pytest
 from generator import deploy
 from generator.errors import DeployError
 
-try:
-    from tests.armstandin import ArmStandIn, sample_template
-    from tests.deploy_fixtures import SUBSCRIPTION, FakeCredential, arm, fake_credential, standin, standin_ca  # noqa: F401
-except ImportError:
-    from armstandin import ArmStandIn, sample_template
-    from deploy_fixtures import SUBSCRIPTION, FakeCredential, arm, fake_credential, standin, standin_ca  # noqa: F401
+pytest.importorskip("azure.mgmt.resource.deployments", reason="the deploy extra: pip install -e '.[test]'")
+pytest.importorskip("trustme", reason="the test extra: pip install -e '.[test]'")
 
-pytest.importorskip("azure.mgmt.resource.deployments")
+# the fixtures are imported by name so that pytest finds them here (tests/conftest.py is not ours)
+try:
+    from tests.armstandin import sample_template
+    from tests.deploy_fixtures import SUBSCRIPTION, arm, fake_credential, standin, standin_ca  # noqa: F401
+except ImportError:  # tests/ itself is on sys.path (no tests/__init__.py)
+    from armstandin import sample_template
+    from deploy_fixtures import SUBSCRIPTION, arm, fake_credential, standin, standin_ca  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = {"polling_interval": 0.01}
@@ -222,6 +223,33 @@ def test_ctrl_c_while_waiting_says_the_deployment_goes_on(standin, arm):
     text = str(caught.value)
     assert "goes on in Azure" in text
     assert "az deployment group show -g rg-ml -n amlgen-mlw-dev" in text
+    assert caught.value.exit_code == 130
+    # we stop asking, Azure goes on: the SDK's polling thread ends (a poll in flight may still land)
+    time.sleep(0.05)
+    polls = len(standin.server.received("GET", "/_standin/asyncoperations/"))
+    time.sleep(0.1)  # at a 0.01 s interval, ~10 more polls would arrive if it still ran
+    assert len(standin.server.received("GET", "/_standin/asyncoperations/")) == polls
+    assert not standin.server.received("DELETE") and not standin.server.received("POST", "/cancel")
+
+
+def test_ctrl_c_during_deploy_many_names_every_deployment_still_running(standin, arm):
+    import _thread
+
+    with_group(standin)
+    standin.server.polls_to_finish = 10_000
+    targets = [make_target(f"mlw-{i}", storage=f"stamlgen{i}") for i in range(3)]
+    started = set()
+
+    def progress(label, *event):
+        started.add(label)
+        if len(started) == 2:
+            _thread.interrupt_main()  # as Ctrl-C does: KeyboardInterrupt in the main thread
+
+    with pytest.raises(deploy.DeployInterrupted) as caught:
+        deploy.deploy_many(targets, arm, parallel=2, progress=progress, **FAST)
+    text = str(caught.value)
+    assert text.startswith("stopped waiting; 2 deployments go on in Azure. Follow them with: ")
+    assert "-n amlgen-mlw-0" in text and "-n amlgen-mlw-1" in text and "amlgen-mlw-2" not in text
 
 
 # -- what-if ---------------------------------------------------------------------------------------------------
@@ -436,8 +464,9 @@ def test_unknown_auth_is_refused():
         deploy.make_credential("browser")
 
 
-def test_importing_the_deploy_module_does_not_import_the_sdk():
-    done = _run_isolated("import sys, generator.deploy; print(sorted(m for m in sys.modules if m.startswith('azure')))")
+def test_importing_the_deploy_modules_does_not_import_the_sdk():
+    done = _run_isolated("import sys, generator.deploy, generator.cli_deploy; "
+                         "print(sorted(m for m in sys.modules if m.startswith('azure')))")
     assert done.stdout.strip() == "[]", done.stderr
 
 
@@ -450,3 +479,209 @@ def test_write_config_writes_what_mlclient_from_config_reads(tmp_path):
     assert path.read_text().endswith("}\n")
     assert deploy.write_config(tmp_path, SUBSCRIPTION, "rg", "w") == tmp_path / "config.json"
     assert not [p for p in tmp_path.rglob(".config.*")]
+
+
+# -- the CLI: `amlgen what-if` and `amlgen deploy` -------------------------------------------------------------
+
+cli_core = pytest.importorskip("generator.cli")
+
+
+class CliRun:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def amlgen(standin, fake_credential, monkeypatch, capsys, tmp_path):
+    """Run the real `amlgen` main() in-process against the stand-in: fake credential, stand-in CA and endpoint.
+
+    The specs are generated into a temporary output folder first, so the tests do not depend on out/.
+    """
+    import click
+
+    from generator import cli_deploy
+
+    group = click.Group("amlgen", commands=dict(cli_core.cli.commands))  # the core's group is not mutated
+    cli_deploy.register(group)
+    monkeypatch.setattr(cli_core, "cli", group)
+    monkeypatch.setattr(deploy, "make_credential", lambda *args, **kwargs: fake_credential)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
+    monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "out"
+
+    def run(*args: str) -> CliRun:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["amlgen", *args])
+        try:
+            cli_core.main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliRun(code, captured.out, captured.err)
+
+    generated = run("generate", "examples/defaults.yaml", "examples/secure.yaml", "-o", str(out))
+    assert generated.code == 0, generated.err
+    run.out = out
+    run.azure = ("-s", SUBSCRIPTION, "-g", "rg-ml", "-o", str(out), "--polling-interval", "0.01")
+    return run
+
+
+def test_cli_deploy_sends_what_generate_wrote_prints_outputs_and_writes_config(amlgen, standin, tmp_path):
+    config_path = tmp_path / "ws" / "config.json"
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--create-resource-group", "--location",
+                  "westeurope", "--yes", "--write-config", str(config_path))
+
+    assert done.code == 0, done.err
+    [put] = standin.server.received("PUT", "/deployments/amlgen-churn-dev")
+    assert put.body["properties"]["template"] == json.loads((amlgen.out / "defaults" / "main.json").read_text())
+    assert put.body["properties"]["parameters"] == json.loads(
+        (amlgen.out / "defaults" / "main.parameters.json").read_text())["parameters"]
+    assert put.body["properties"]["mode"] == "Incremental"
+    assert "Resource changes: 6 to create." in done.out
+    assert "workspaceName = churn-dev" in done.out
+    assert "  Microsoft.MachineLearningServices/workspaces churn-dev: Succeeded" in done.err
+    assert json.loads(config_path.read_text())["workspace_name"] == "churn-dev"
+
+
+def test_cli_refuses_a_stale_output_folder_unless_told_to_deploy_it(amlgen, standin):
+    main_json = amlgen.out / "defaults" / "main.json"
+    edited = json.loads(main_json.read_text())
+    edited["resources"] = edited["resources"][:1]
+    main_json.write_text(json.dumps(edited))
+
+    refused = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes")
+    assert refused.code == 1
+    assert "defaults/main.json is not what examples/defaults.yaml generates: run `amlgen generate`" in refused.err
+    assert standin.server.received(path_contains="/subscriptions/") == []
+
+    with_group(standin)
+    forced = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes", "--from-output")
+    assert forced.code == 0, forced.err
+    assert standin.server.received("PUT")[0].body["properties"]["template"] == edited
+
+
+def test_cli_what_if_prints_the_summary_and_exits_0(amlgen, standin):
+    with_group(standin)
+    first = amlgen("what-if", "examples/defaults.yaml", *amlgen.azure)
+    assert first.code == 0, first.err
+    assert first.out.startswith("Resource changes: 6 to create.")
+    assert amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes").code == 0
+    again = amlgen("what-if", "examples/defaults.yaml", *amlgen.azure, "--format", "json")
+    assert json.loads(again.out)["examples/defaults.yaml"]["counts"] == {"NoChange": 6}
+    assert not standin.server.received("PUT", "/deployments/")[1:]  # what-if deploys nothing
+
+
+def test_cli_failed_deployment_prints_each_failed_resource_and_exits_1(amlgen, standin):
+    with_group(standin)
+    standin.server.fail_next_deployment("churn-dev", "WorkspaceNameUnavailable", "The name is taken.",
+                                        details=[{"code": "SoftDeleted", "message": "A deleted workspace holds it."}])
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes")
+    assert done.code == 1
+    assert ("amlgen: deployment amlgen-churn-dev of examples/defaults.yaml failed in resource group rg-ml "
+            "(DeploymentFailed); failed resources:") in done.err
+    assert ("  Microsoft.MachineLearningServices/workspaces 'churn-dev': WorkspaceNameUnavailable: The name is "
+            "taken.\n    SoftDeleted: A deleted workspace holds it.") in done.err
+
+
+@pytest.mark.parametrize("fault, expected", [
+    (lambda s: s.reject_validation("InvalidTemplate", "Bad template.",
+                                   [{"code": "Nested", "message": "why"}]),
+     "amlgen: preflight validation of examples/defaults.yaml failed: InvalidTemplate: Bad template."),
+    (lambda s: s.unauthorized(), "InvalidAuthenticationToken"),
+])
+def test_cli_preflight_and_auth_faults_exit_1_before_deploying(amlgen, standin, fault, expected):
+    with_group(standin)
+    fault(standin.server)
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes")
+    assert done.code == 1
+    assert expected in done.err
+    assert "Traceback" not in done.err
+    assert not standin.server.received("PUT")
+
+
+def test_cli_says_when_the_sdk_retried(amlgen, standin):
+    with_group(standin)
+    standin.server.throttle("PUT", "/deployments/")
+    standin.server.server_error("POST", "/whatIf")
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes")
+    assert done.code == 0, done.err
+    assert "  retry: ARM throttled the request (429) to PUT" in done.err
+    assert "  retry: ARM answered 500 to POST" in done.err
+
+
+def test_cli_without_yes_and_without_a_terminal_is_a_usage_error(amlgen, standin):
+    with_group(standin)
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure)
+    assert done.code == 2
+    assert "pass --yes" in done.err
+    assert not standin.server.received("PUT")
+
+
+def test_cli_complete_mode_lists_every_deletion_first(amlgen, standin):
+    with_group(standin)
+    stray = standin.server.add_resource(SUBSCRIPTION, "rg-ml", "Microsoft.Network/virtualNetworks", "vnet-old")
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--complete", "--yes")
+    assert done.code == 0, done.err
+    assert f"Complete mode DELETES 1 resource(s) the template does not name:\n  - {stray}" in done.out
+    assert standin.server.received("PUT")[0].body["properties"]["mode"] == "Complete"
+
+
+def test_cli_ctrl_c_while_waiting_exits_130_and_says_how_to_follow(amlgen, standin, monkeypatch):
+    from generator import cli_deploy
+
+    with_group(standin)
+    standin.server.polls_to_finish = 10_000
+
+    def interrupt(self, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_deploy._Printer, "progress", interrupt)
+    done = amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes")
+    assert done.code == 130
+    assert "goes on in Azure" in done.err
+    assert "az deployment group show -g rg-ml -n amlgen-churn-dev" in done.err
+
+
+def test_cli_parallel_deploys_concurrently_and_one_failure_does_not_stop_the_other(amlgen, standin):
+    with_group(standin)
+    standin.server.latency = 0.1
+    began = time.monotonic()
+    assert amlgen("deploy", "examples/defaults.yaml", *amlgen.azure, "--yes").code == 0
+    single = time.monotonic() - began
+
+    standin.server.fail_next_deployment(deployment="amlgen-churn-dev")
+    began = time.monotonic()
+    done = amlgen("deploy", "examples/defaults.yaml", "examples/secure.yaml", *amlgen.azure, "--yes",
+                  "--parallel", "2")
+    wall = time.monotonic() - began
+
+    assert done.code == 1
+    table = [line.split() for line in done.err.splitlines() if line.startswith("examples/")]
+    assert [row[:4] for row in table[:2]] == [["examples/defaults.yaml", "rg-ml", "amlgen-churn-dev", "Failed"],
+                                              ["examples/secure.yaml", "rg-ml", "amlgen-churn-prod", "Succeeded"]]
+    assert "amlgen: 1 of 2 deployment(s) failed" in done.err
+    assert "workspaceName = churn-prod" in done.out
+    assert wall < 1.6 * single, f"2 specs at --parallel 2 took {wall:.2f} s, one took {single:.2f} s"
+
+
+def test_cli_uses_the_spec_cloud_for_scope_and_authority_unless_told_otherwise(amlgen, standin, fake_credential,
+                                                                                monkeypatch, tmp_path):
+    asked = []
+    monkeypatch.setattr(deploy, "make_credential", lambda auth, **kw: asked.append((auth, kw)) or fake_credential)
+    spec = tmp_path / "specs" / "gov.yaml"
+    spec.parent.mkdir()
+    spec.write_text("name: churn-gov\ncloud: AzureUSGovernment\nlocation: usgovvirginia\n")
+    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
+    with_group(standin)
+
+    done = amlgen("what-if", str(spec), *amlgen.azure, "--auth", "env")
+    assert done.code == 0, done.err
+    auth, options = asked[-1]
+    assert auth == "env" and options["cloud"].authority_host == "https://login.microsoftonline.us"
+    assert fake_credential.scopes[-1] == ("https://management.core.usgovcloudapi.net/.default",)
+
+    assert amlgen("what-if", str(spec), *amlgen.azure, "--cloud", "AzureChinaCloud").code == 0
+    assert fake_credential.scopes[-1] == ("https://management.chinacloudapi.cn/.default",)

@@ -10,6 +10,7 @@ import click
 from generator import __version__, config, output, pipeline
 from generator.errors import AmlgenError
 from generator.findings import format_json, format_sarif, format_text
+from generator.spec import extends
 
 FORMATS = click.Choice(["text", "json", "sarif"])
 
@@ -47,13 +48,20 @@ def cli():
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
               help="text for people; json for scripts; sarif for code-scanning annotations.")
-def validate(paths, fmt):
+@click.option("--show-merged", is_flag=True,
+              help="Print each spec merged with the bases it extends, as YAML, on stdout (findings go to stderr).")
+def validate(paths, fmt, show_merged):
     """Check specs: schema, Azure naming and service rules. Prints every finding as file:line:col."""
     _, spec_files, empty = _collect(paths, None)
     result = pipeline.validate(spec_files, empty)
-    _emit_findings(result.findings, fmt, sys.stdout)
+    if show_merged:
+        merged = sorted((c for c in result.checked + result.bases if c.document is not None),
+                        key=lambda c: (c.spec_file.out_folder.as_posix(), c.spec_file.path.as_posix()))
+        sys.stdout.write("---\n".join(extends.to_yaml(c.document) for c in merged))
+    _emit_findings(result.findings, fmt, sys.stderr if show_merged else sys.stdout)
     if result.ok and fmt == "text":
-        click.echo(f"{len(result.checked)} spec(s) valid", err=True)
+        bases = f", {len(result.bases)} base(s) checked" if result.bases else ""
+        click.echo(f"{len(result.checked)} spec(s) valid{bases}", err=True)
     sys.exit(0 if result.ok else 1)
 
 
@@ -70,7 +78,7 @@ def generate(paths, out, check, prune, fmt):
     All or nothing: when any spec has an error, nothing is written.
     """
     cfg, spec_files, empty = _collect(paths, out)
-    result = pipeline.generate(spec_files, empty)
+    result = pipeline.generate(spec_files, empty, pipeline.ReadmeOptions(cfg.output_label, cfg.readme_base_url))
     if result.findings:
         _emit_findings(result.findings, fmt, sys.stderr)
     if not result.ok:
@@ -88,7 +96,8 @@ def generate(paths, out, check, prune, fmt):
             sys.stdout.write("".join(f"stale: {shown}/{s}: no spec generates this file any more\n"
                                      for s in comparison.stale))
         if comparison.clean:
-            click.echo(f"{shown}/ is up to date ({len(result.files)} files from {len(spec_files)} spec(s))", err=True)
+            click.echo(f"{shown}/ is up to date ({len(result.files)} files from {len(result.checked)} spec(s))",
+                       err=True)
             sys.exit(0)
         click.echo(f"{shown}/ is stale: {len(comparison.changed)} changed, {len(comparison.missing)} missing, "
                    f"{len(comparison.stale)} stale file(s); run `amlgen generate` and commit the result", err=True)
@@ -104,8 +113,18 @@ def generate(paths, out, check, prune, fmt):
         else:
             for rel in comparison.stale:
                 click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
-    click.echo(f"{len(spec_files)} spec(s), {len(written)} file(s) changed, "
+    click.echo(f"{len(result.checked)} spec(s), {len(written)} file(s) changed, "
                f"{len(result.files) - len(written)} unchanged in {shown}/", err=True)
+
+
+def _register_commands() -> None:
+    """The deploy and diff commands live in their own modules (the SDK is imported only when they run)."""
+    from generator import cli_deploy, cli_diff
+    cli_deploy.register(cli)
+    cli_diff.register(cli)
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -21,6 +21,8 @@ class Config:
     spec_roots: tuple[Path, ...]  # folders whose layout out/ mirrors
     output: Path
     origin: Path | None  # the configuration file, if one was used
+    output_label: str = "out"  # the output folder as configured or given (for generated READMEs)
+    readme_base_url: str | None = None  # [tool.amlgen] readme-base-url: out/ served raw, for "Deploy to Azure"
 
 
 def _read_toml(path: Path) -> dict:
@@ -53,6 +55,8 @@ def resolve(paths: tuple[str, ...], output: str | None, cwd: Path | None = None)
     roots: tuple[Path, ...] = ()
     out_dir = None
     origin = None
+    label = "out"
+    base_url = None
     if found:
         origin, table = found
         base = origin.parent
@@ -66,6 +70,10 @@ def resolve(paths: tuple[str, ...], output: str | None, cwd: Path | None = None)
             if not isinstance(table["output"], str):
                 raise UsageError(f"{origin}: 'output' must be a folder name, e.g. output = \"out\"")
             out_dir = (base / table["output"]).resolve()
+            label = table["output"]
+        base_url = table.get("readme-base-url")
+        if base_url is not None and not (isinstance(base_url, str) and base_url.startswith("https://")):
+            raise UsageError(f"{origin}: 'readme-base-url' must be an https:// URL of the output folder served raw")
     if not paths:
         if not roots:
             raise UsageError("no spec paths given and no configuration found: pass spec files or folders "
@@ -79,9 +87,13 @@ def resolve(paths: tuple[str, ...], output: str | None, cwd: Path | None = None)
                 raise UsageError(f"{given}: no such file or folder")
     if output is not None:
         out_dir = (cwd / output).resolve()
+        # Generated READMEs name the output folder as the repository configures it, so writing elsewhere
+        # (-o, e.g. to compare in CI) gives the same bytes.
+        if origin is None and not Path(output).is_absolute():
+            label = Path(output).as_posix()
     elif out_dir is None:
         out_dir = (cwd / "out").resolve()
-    return Config(roots, out_dir, origin), targets
+    return Config(roots, out_dir, origin, label, base_url), targets
 
 
 @dataclass(frozen=True)

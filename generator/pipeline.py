@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import model, plan
+from generator import model, plan, report
 from generator.arm import render as arm_render
 from generator.bicep import render as bicep_render
 from generator.config import SpecFile, display
 from generator.findings import ERROR, Finding, has_errors
-from generator.spec import load, rules, schema
+from generator.spec import extends, load, rules, schema
 
 
 @dataclass
 class Checked:
-    """One spec file after validation: its document, its model (None when it has error findings)."""
+    """One spec file after validation: its document merged with any bases it extends (None when it could not be
+    read or a link of its chain is broken), its model (None when it has error findings, and for a base)."""
 
     spec_file: SpecFile
     document: load.Document | None
@@ -24,7 +25,8 @@ class Checked:
 
 @dataclass
 class Result:
-    checked: list[Checked] = field(default_factory=list)
+    checked: list[Checked] = field(default_factory=list)  # the deployable specs: each generates an output folder
+    bases: list[Checked] = field(default_factory=list)  # files with `base: true`, only there to be extended
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # path under the output folder (POSIX) -> text
 
@@ -56,33 +58,55 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
             continue
         owners[key] = sf
         doc, found = load.load_file(sf.path, shown)
+        base = doc is not None and extends.is_base(doc.data)
         if doc is not None:
             doc.source = sf.source
+            doc, more = extends.resolve(doc, sf.path, display)
+            found += more
+        if doc is not None and base:
+            # A base is checked as part of each spec that extends it; on its own, only for keys that exist nowhere.
+            found += [f for f in schema.check(doc) if f.rule == "S101"]
+        elif doc is not None:
             found += check_document(doc)
-        spec = model.build(doc.data, sf.source) if doc is not None and not has_errors(found) else None
+        spec = model.build(doc.data, sf.source) if doc is not None and not base and not has_errors(found) else None
         result.findings.extend(found)
-        result.checked.append(Checked(sf, doc, spec))
+        (result.bases if base else result.checked).append(Checked(sf, doc, spec))
+    # A base shared by several specs (or read itself too) would report the same finding once for each.
+    result.findings = list(dict.fromkeys(result.findings))
     return result
 
 
-def render_spec(spec: model.Spec) -> dict[str, str]:
+@dataclass(frozen=True)
+class ReadmeOptions:
+    """What the generated README needs to know of the repository: how commands name the output folder (as
+    configured, never an absolute path), and where out/ is served raw for a "Deploy to Azure" button."""
+
+    output: str = "out"
+    raw_base_url: str | None = None
+
+
+def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptions = ReadmeOptions()) -> dict[str, str]:
     """Every file amlgen writes for one spec, by name inside its output folder."""
     p = plan.build(spec)
+    template, parameters = arm_render.render_template(p), arm_render.render_parameters(p)
     return {
-        "main.json": arm_render.dumps(arm_render.render_template(p)),
-        "main.parameters.json": arm_render.dumps(arm_render.render_parameters(p)),
+        "main.json": arm_render.dumps(template),
+        "main.parameters.json": arm_render.dumps(parameters),
         "main.bicep": bicep_render.render_template(p),
         "main.bicepparam": bicep_render.render_parameters(p),
+        "README.md": report.workspace_readme(template, parameters, spec.source, folder or spec.name,
+                                             readme.raw_base_url, readme.output),
     }
 
 
-def generate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Result:
+def generate(spec_files: list[SpecFile], empty_folders: list[Path] = (),
+             readme: ReadmeOptions = ReadmeOptions()) -> Result:
     """Validate every spec; when none has an error, render them all. Nothing is written here."""
     result = validate(spec_files, empty_folders)
     if not result.ok:
         return result
     for item in result.checked:
         folder = item.spec_file.out_folder.as_posix()
-        for name, text in render_spec(item.spec).items():
+        for name, text in render_spec(item.spec, folder, readme).items():
             result.files[f"{folder}/{name}"] = text
     return result

@@ -63,48 +63,36 @@ def _locate(data, path: tuple, layers: list[Locations], out: Locations) -> None:
             _locate(v, path + (i,), layers, out)
 
 
-def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[list[Document], list[Finding]]:
-    """The documents of the chain, the spec first; on a broken link, what is wrong and where the link is."""
-    layers, paths = [doc], [path.resolve()]
+def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[list[Document], list[Finding], bool]:
+    """The documents of the chain (the spec first), the bases' own findings, and whether every link held."""
+    layers, paths, found = [doc], [path.resolve()], []
     while True:
         current = layers[-1]
         target = current.data.get("extends")
-        if not isinstance(target, str) or not target:  # not a link (a wrong value is the schema's to report)
-            return layers, []
+        if not isinstance(target, str) or not target:  # the end of the chain (a wrong value is the schema's)
+            return layers, found, True
         file, line, col = current.where(("extends",))
 
-        def refuse(rule: str, message: str) -> tuple[list[Document], list[Finding]]:
-            return layers, [Finding(file, line, col, rule, "extends", message)]
+        def broken(rule: str, message: str) -> tuple[list[Document], list[Finding], bool]:
+            return layers, found + [Finding(file, line, col, rule, "extends", message)], False
 
         resolved = (paths[-1].parent / target).resolve()
         if resolved in paths:
             chain = " -> ".join(show(p) for p in paths[paths.index(resolved):] + [resolved])
-            return refuse("L009", f"'{target}' is already in this chain of extends ({chain}); "
+            return broken("L009", f"'{target}' is already in this chain of extends ({chain}); "
                                   "a spec cannot extend itself, directly or through its bases")
         if len(layers) > MAX_DEPTH:
-            return refuse("L010", f"'{target}' would be level {len(layers)} of extends below "
-                                  f"{show(paths[0])}; at most {MAX_DEPTH} are allowed: merge some of the bases")
+            return broken("L010", f"'{target}' would be level {len(layers)} of extends below {show(paths[0])}; "
+                                  f"at most {MAX_DEPTH} are allowed: fold some of the bases together")
         if not resolved.is_file():
-            return refuse("L008", f"'{target}' does not exist (looked for {show(resolved)}); extends takes a "
+            return broken("L008", f"'{target}' does not exist (looked for {show(resolved)}); extends takes a "
                                   "path relative to the file it is written in")
-        base, found = load_file(resolved, show(resolved))
-        if base is None:  # the base's own findings (not YAML, empty, not a mapping) say what is wrong with it
-            return layers, found + [Finding(file, line, col, "L008", "extends",
-                                            f"'{target}' cannot be used as a base: see the findings for "
-                                            f"{show(resolved)}")]
-        if found:  # duplicate keys: reported in the base, whose data is still usable for the other checks
-            layers.append(base)
-            paths.append(resolved)
-            more_layers, more = _follow_rest(layers, paths, show)
-            return more_layers, found + more
+        base, more = load_file(resolved, show(resolved))
+        found += more  # a base's own problems (YAML, duplicate keys) are reported in the base
+        if base is None:
+            return broken("L008", f"'{target}' cannot be used as a base: see the findings for {show(resolved)}")
         layers.append(base)
         paths.append(resolved)
-
-
-def _follow_rest(layers, paths, show):
-    # continue the walk from the last layer with the paths already seen (kept separate for readability above)
-    tail, found = _follow(layers[-1], paths[-1], show)
-    return layers[:-1] + tail, found
 
 
 def resolve(doc: Document, path: Path, show: Callable[[Path], str] = Path.as_posix
@@ -113,8 +101,8 @@ def resolve(doc: Document, path: Path, show: Callable[[Path], str] = Path.as_pos
 
     `path` is the spec's file on disk (links are relative to it); `show` turns a path into the name people see.
     """
-    layers, found = _follow(doc, path, show)
-    if any(f.rule in ("L008", "L009", "L010") for f in found):
+    layers, found, whole = _follow(doc, path, show)
+    if not whole:
         return None, found
     if len(layers) == 1 and not any(k in doc.data for k in _OWN_KEYS):
         return doc, found

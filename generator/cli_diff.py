@@ -1,4 +1,4 @@
-"""The `diff` command: what a change does to Azure, between two generated trees or between a git ref and the working tree.
+"""The `diff` command: what a change does to Azure, between two generated trees or a git ref and the working tree.
 
 cli.py adds it with `register(cli)`. `--base REF` reads the specs at REF with `git ls-tree` and `git show` (no
 checkout, the working tree is never touched), generates both sides in memory with the current generator, and
@@ -57,30 +57,41 @@ def check_ref(root: Path, ref: str) -> None:
 
 
 def specs_at(ref: str, root: Path, targets: list[Path], into: Path) -> list[Path]:
-    """Write the spec files under `targets` as they are at `ref` below `into` (same layout as the repository);
-    return the targets that exist at `ref`, mapped below `into`."""
-    found: list[Path] = []
+    """Write the repository's YAML files as they are at `ref` below `into` (same layout), and return the targets
+    that exist at `ref`, mapped below `into`.
+
+    Every *.yaml / *.yml of the tree is written, not only those under the targets: a spec's `extends` may name a
+    base anywhere in the repository. One `git ls-tree` and one `git cat-file --batch` read them all.
+    """
     for target in targets:
+        if not target.is_relative_to(root):
+            raise UsageError(f"{config.display(target)}: outside the git repository at {root}")
+    listing = _git(["ls-tree", "-r", "-z", "--full-tree", ref], root, f"git ls-tree {ref}")
+    wanted: list[tuple[str, str]] = []  # (object ID, path)
+    for entry in filter(None, listing.split(b"\0")):
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, oid = meta.decode().split(" ", 2)
+        path = name.decode("utf-8", "surrogateescape")
+        if kind == "blob" and mode in _BLOB_MODES and Path(path).suffix in config.SPEC_SUFFIXES:
+            wanted.append((oid, path))
+    if wanted:
         try:
-            rel = target.relative_to(root)
-        except ValueError:
-            raise UsageError(f"{config.display(target)}: outside the git repository at {root}") from None
-        pathspec = [] if rel == Path(".") else ["--", rel.as_posix()]
-        listing = _git(["ls-tree", "-r", "-z", "--full-tree", ref, *pathspec], root, f"git ls-tree {ref}")
-        for entry in filter(None, listing.split(b"\0")):
-            meta, _, name = entry.partition(b"\t")
-            mode, kind, _ = meta.decode().split(" ", 2)
-            path = name.decode("utf-8", "surrogateescape")
-            if kind != "blob" or mode not in _BLOB_MODES or Path(path).suffix not in config.SPEC_SUFFIXES:
-                continue
-            data = _git(["show", f"{ref}:{path}"], root, f"git show {ref}:{path}")
+            done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, check=False, capture_output=True,
+                                  input="".join(f"{oid}\n" for oid, _ in wanted).encode())
+        except FileNotFoundError as exc:  # pragma: no cover - git ran a moment ago
+            raise UsageError("git is not installed (or not on PATH): --base needs it") from exc
+        if done.returncode != 0:
+            raise UsageError(f"git cat-file {ref}: {done.stderr.decode('utf-8', 'replace').strip()}")
+        data, at = done.stdout, 0
+        for oid, path in wanted:
+            header_end = data.index(b"\n", at)
+            size = int(data[at:header_end].split()[2])
             dest = into / path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
-        mapped = into / rel
-        if mapped.exists():
-            found.append(mapped)
-    return found
+            dest.write_bytes(data[header_end + 1:header_end + 1 + size])
+            at = header_end + 1 + size + 1  # the content is followed by a newline
+    mapped = [into / target.relative_to(root) for target in targets]
+    return [m for m in mapped if m.exists()]
 
 
 def _relabel(findings, folder: Path, ref: str):

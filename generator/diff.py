@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import model
 from generator.errors import UsageError
 from generator.naming import parse_resource_id
+from generator.roles import BUILT_IN_ROLES
 
 TEMPLATE = "main.json"
 PARAMETERS = "main.parameters.json"
@@ -29,6 +29,8 @@ KEY_VAULT = "Microsoft.KeyVault/vaults"
 REGISTRY = "Microsoft.ContainerRegistry/registries"
 LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
 APP_INSIGHTS = "Microsoft.Insights/components"
+COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 
 # How people call each type in a report.
 TYPE_LABELS = {
@@ -38,6 +40,8 @@ TYPE_LABELS = {
     REGISTRY: "Container registry",
     LOG_ANALYTICS: "Log Analytics",
     APP_INSIGHTS: "Application Insights",
+    COMPUTE: "Compute",
+    ROLE_ASSIGNMENT: "Role assignment",
 }
 
 # How a sentence names each type.
@@ -48,6 +52,8 @@ TYPE_NOUNS = {
     REGISTRY: "container registry",
     LOG_ANALYTICS: "Log Analytics workspace",
     APP_INSIGHTS: "Application Insights component",
+    COMPUTE: "compute",
+    ROLE_ASSIGNMENT: "role assignment",
 }
 
 # Resources whose removal loses something that a redeploy does not bring back.
@@ -67,17 +73,27 @@ WARNINGS = {
     "D004": "location changed",
 }
 
-# The spec fields model.py marks create_only, and the workspace property each one becomes in the template.
-# tests/test_diff.py checks every marked field is listed, so a new create-only field cannot be forgotten here.
-WORKSPACE_PROPERTY_OF_FIELD = {"storage": "storageAccount", "key_vault": "keyVault"}
-
-# Paths (as segment tuples) Azure fixes when a resource is created. A change at or below one is refused.
+# Paths (as segment tuples) Azure fixes when a resource is created: a change at or below one is refused.
 CREATE_ONLY: dict[str, tuple[tuple, ...]] = {
-    WORKSPACE: (("kind",), ("properties", "hbiWorkspace"), ("properties", "encryption"),
-                *(("properties", WORKSPACE_PROPERTY_OF_FIELD[f.name]) for f in fields(model.Spec)
-                  if f.metadata.get("create_only") and f.name in WORKSPACE_PROPERTY_OF_FIELD)),
-    STORAGE: (("kind",), ("properties", "isHnsEnabled"), ("properties", "encryption", "requireInfrastructureEncryption")),
+    WORKSPACE: (("kind",), ("properties", "storageAccount"), ("properties", "keyVault"),
+                ("properties", "hbiWorkspace"), ("properties", "encryption")),
+    STORAGE: (("kind",), ("properties", "isHnsEnabled"),
+              ("properties", "encryption", "requireInfrastructureEncryption")),
+    COMPUTE: (("properties", "computeType"), ("properties", "properties", "vmSize"),
+              ("properties", "properties", "vmPriority"), ("properties", "properties", "osType")),
+    # RoleAssignmentUpdateNotPermitted: the principal, role and scope of an assignment never change
+    ROLE_ASSIGNMENT: (("scope",), ("properties", "roleDefinitionId"), ("properties", "principalId")),
     "*": (("location",),),
+}
+
+# The model fields marked create_only() (generator/model.py) and where each lands in the template.
+# tests/test_diff.py fails when a marked field is missing here, or its path is not in CREATE_ONLY.
+CREATE_ONLY_FIELDS: dict[str, tuple[str, tuple]] = {
+    "Spec.storage": (WORKSPACE, ("properties", "storageAccount")),
+    "Spec.key_vault": (WORKSPACE, ("properties", "keyVault")),
+    "WorkspaceSettings.hbi": (WORKSPACE, ("properties", "hbiWorkspace")),
+    "WorkspaceSettings.kind": (WORKSPACE, ("kind",)),
+    "WorkspaceSettings.encryption": (WORKSPACE, ("properties", "encryption")),
 }
 
 
@@ -125,6 +141,7 @@ class ResourceDiff:
     type: str
     name: str
     changes: tuple[Change, ...] = ()
+    display: str = ""  # the name as people read it (names that are ARM expressions, made readable)
 
     @property
     def label(self) -> str:
@@ -145,6 +162,7 @@ class Node:
     type: str
     name: str
     status: str  # added | removed | changed | unchanged | existing (referenced by ID, not in the template)
+    display: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,6 +229,36 @@ def type_label(rtype: str) -> str:
 
 def type_noun(rtype: str) -> str:
     return TYPE_NOUNS.get(rtype, rtype.rsplit("/", 1)[-1])
+
+
+_RESOURCE_ID_CALL = re.compile(r"resourceId\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_FORMAT_NAME = re.compile(r"\[format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)\]")
+_ROLE_NAMES = {guid.lower(): name for name, guid in BUILT_IN_ROLES.items()}
+_GUID_IN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def display_name(resource: dict) -> str:
+    """A resource's name as people read it: `[format('{0}/{1}', 'ws', 'cpu')]` is ws/cpu; a role assignment (its
+    name a guid() expression) is its role and principal. Display only: resources are matched by their real name."""
+    name = str(resource.get("name", ""))
+    if not name.startswith("[") or name.startswith("[["):
+        return name[1:] if name.startswith("[[") else name
+    if resource.get("type") == ROLE_ASSIGNMENT:
+        props = resource.get("properties") or {}
+        found = _GUID_IN.findall(str(props.get("roleDefinitionId", "")))
+        role = _ROLE_NAMES.get(found[-1].lower(), found[-1]) if found else "role"
+        who = " ".join(str(p) for p in (props.get("principalType"), props.get("principalId")) if p)
+        return f"{role} for {who}" if who else role
+    match = _FORMAT_NAME.fullmatch(name)
+    if match:
+        args = [a.replace("''", "'") for a in _QUOTED.findall(match.group(2))]
+        text = match.group(1).replace("''", "'")
+        try:
+            return re.sub(r"\{(\d+)\}", lambda m: args[int(m.group(1))], text)
+        except IndexError:
+            pass
+    return name
 
 
 _BARE_KEY = re.compile(r"[A-Za-z_$][\w$-]*")
@@ -349,9 +397,6 @@ def _workspace_name(resources: dict) -> str | None:
 
 # --- references (for the graph) -------------------------------------------------------------------------------
 
-_RESOURCE_ID_CALL = re.compile(r"resourceId\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
-_QUOTED = re.compile(r"'((?:[^']|'')*)'")
-
 
 def _strings(value):
     if isinstance(value, str):
@@ -393,7 +438,7 @@ def _graph(ws: WorkspaceDiff, old: dict, new: dict) -> None:
     for key in keys:
         r = new.get(key) or old[key]
         index[key] = len(nodes)
-        nodes.append(Node(r["type"], r["name"], status.get(key, "unchanged")))
+        nodes.append(Node(r["type"], r["name"], status.get(key, "unchanged"), display_name(r)))
 
     def edges_of(side: dict) -> list[tuple[tuple, tuple, tuple[str, str]]]:
         return [(src, (t.lower(), n.lower()), (t, n)) for src, r in side.items() for t, n in references(r)
@@ -405,7 +450,7 @@ def _graph(ws: WorkspaceDiff, old: dict, new: dict) -> None:
     for t, n in external:
         if (t.lower(), n.lower()) not in index:
             index[(t.lower(), n.lower())] = len(nodes)
-            nodes.append(Node(t, n, "existing"))
+            nodes.append(Node(t, n, "existing", n))
     old_pairs = {(index[s], index[d]) for s, d, _ in old_edges}
     new_pairs = {(index[s], index[d]) for s, d, _ in new_edges}
     edges = []
@@ -428,13 +473,15 @@ def _create_only(rdiff: ResourceDiff, change: Change) -> str | None:
     label = type_noun(rdiff.type)
     if any(_under(change.segments, rule) for rule in rules):
         if change.segments[0] == "location":
-            return (f"Azure cannot move the {label} '{rdiff.name}' to another region: the deployment fails; "
+            return (f"Azure cannot move the {label} '{rdiff.display or rdiff.name}' to another region: "
+                    "the deployment fails; "
                     "the resource must be recreated (a new name) in the new region")
         if rdiff.type == WORKSPACE:
             return (f"{change.path} of workspace '{rdiff.name}' is fixed when the workspace is created: Azure refuses "
                     "the deployment; the workspace must be replaced (a new workspace name), or keep the old value")
-        return (f"{change.path} of {label} '{rdiff.name}' is fixed when it is created: Azure refuses the deployment; "
-                f"the {label} must be replaced (a new name, its data copied over)")
+        how = "a new name, its data copied over" if rdiff.type in DATA_HOLDERS else "a new name, or delete it first"
+        return (f"{change.path} of {label} '{rdiff.display or rdiff.name}' is fixed when it is created: Azure refuses "
+                f"the deployment; the {label} must be replaced ({how})")
     if rdiff.type == STORAGE and change.segments == ("sku", "name") and change.kind == "changed":
         old_tier, new_tier = str(change.old).split("_")[0], str(change.new).split("_")[0]
         if old_tier != new_tier:
@@ -456,15 +503,18 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
 
     for key in list(new) + [k for k in old if k not in new]:
         if key not in old:
-            ws.resources.append(ResourceDiff("added", new[key]["type"], new[key]["name"]))
+            ws.resources.append(ResourceDiff("added", new[key]["type"], new[key]["name"],
+                                             display=display_name(new[key])))
         elif key not in new:
-            ws.resources.append(ResourceDiff("removed", old[key]["type"], old[key]["name"]))
+            ws.resources.append(ResourceDiff("removed", old[key]["type"], old[key]["name"],
+                                             display=display_name(old[key])))
         else:
             strip = ("type", "name", "dependsOn")
             changes = compare({k: v for k, v in old[key].items() if k not in strip},
                               {k: v for k, v in new[key].items() if k not in strip})
             if changes:
-                ws.resources.append(ResourceDiff("changed", new[key]["type"], new[key]["name"], tuple(changes)))
+                ws.resources.append(ResourceDiff("changed", new[key]["type"], new[key]["name"], tuple(changes),
+                                                 display_name(new[key])))
 
     def values(params: dict) -> dict:
         entries = params.get("parameters", {})

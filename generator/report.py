@@ -1,4 +1,5 @@
-"""Render a diff Report (generator.diff) as text for a terminal, Markdown for a pull-request comment, or JSON.
+"""Render a diff Report (generator.diff) as text for a terminal, Markdown for a pull-request comment, or JSON;
+and a generated workspace's README (its resources, diagram and the ways to deploy it).
 
 The JSON structure (version 1) is a contract for scripts; docs/ci.md documents it. Everything here is a pure
 function of the Report: the same report gives the same bytes.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import html
 import json
+from urllib.parse import quote
 
+from generator import diff as diff_module
 from generator.diff import MISSING, WARNINGS, Change, Report, WorkspaceDiff, type_label
 
 JSON_VERSION = 1
@@ -75,7 +78,7 @@ def render_text(report: Report) -> str:
         for warning in ws.warnings:
             lines.append(f"  WARNING {warning.code} {warning.message}")
         for r in ws.resources:
-            lines.append(f"  {SYMBOL[r.status]} {r.label} {r.name} ({r.type})")
+            lines.append(f"  {SYMBOL[r.status]} {r.label} {r.display or r.name} ({r.type})")
             lines += [f"      {_change_text(c)}" for c in r.changes]
         if ws.parameters:
             lines.append("  parameters (main.parameters.json):")
@@ -135,7 +138,7 @@ def mermaid(ws: WorkspaceDiff) -> str:
     lines = ["flowchart LR"]
     for i, node in enumerate(ws.nodes):
         state = "" if node.status == "unchanged" else f" ({node.status})"
-        label = _mermaid_label(f"{type_label(node.type)}{state}") + "<br/>" + _mermaid_label(node.name)
+        label = _mermaid_label(f"{type_label(node.type)}{state}") + "<br/>" + _mermaid_label(node.display or node.name)
         lines.append(f'  n{i}["{label}"]')
     for edge in ws.edges:
         lines.append(f"  n{edge.source} --> n{edge.target}")
@@ -169,7 +172,8 @@ def render_markdown(report: Report) -> str:
         for ws in changed:
             flag = f"⚠️ {len(ws.warnings)}" if ws.warnings else "0"
             status = "" if ws.status == "changed" else f" ({ws.status})"
-            out.append(f"| {_text(_title(ws).replace(' -> ', ' → '))}{status} | {_code(ws.folder)} | {ws.count('added')} "
+            title = _text(_title(ws).replace(" -> ", " → "))
+            out.append(f"| {title}{status} | {_code(ws.folder)} | {ws.count('added')} "
                        f"| {ws.count('changed')} | {ws.count('removed')} | {flag} |")
         out.append("")
     if warnings:
@@ -187,13 +191,14 @@ def render_markdown(report: Report) -> str:
         listed = [r for r in ws.resources if r.status != "changed"]
         if listed:
             out += ["| | Resource | Name | Type |", "| --- | --- | --- | --- |"]
-            out += [f"| {r.status} | {r.label} | {_code(r.name)} | {_code(r.type)} |" for r in listed]
+            out += [f"| {r.status} | {r.label} | {_code(r.display or r.name)} | {_code(r.type)} |" for r in listed]
             out.append("")
         for r in ws.resources:
             if r.status == "changed":
-                out += [f"**{r.label}** {_code(r.name)} changed:", "", *_change_table(r.changes), ""]
+                out += [f"**{r.label}** {_code(r.display or r.name)} changed:", "", *_change_table(r.changes), ""]
         if ws.parameters:
-            out += ["**Parameter values** (`main.parameters.json`):", "", *_change_table(ws.parameters, "Parameter"), ""]
+            out += ["**Parameter values** (`main.parameters.json`):", "",
+                    *_change_table(ws.parameters, "Parameter"), ""]
         if ws.template:
             out += ["<details>", f"<summary>Template parameters and outputs: {len(ws.template)} change(s)</summary>",
                     "", *_change_table(ws.template, "Path"), "", "</details>", ""]
@@ -240,14 +245,15 @@ def to_data(report: Report) -> dict:
             "name": {"old": ws.old_name, "new": ws.new_name},
             "counts": {"added": ws.count("added"), "changed": ws.count("changed"), "removed": ws.count("removed"),
                        "warnings": len(ws.warnings)},
-            "resources": [{"status": r.status, "type": r.type, "name": r.name,
+            "resources": [{"status": r.status, "type": r.type, "name": r.name, "display": r.display or r.name,
                            "changes": [_change_json(c) for c in r.changes]} for r in ws.resources],
             "parameters": [_change_json(c) for c in ws.parameters],
             "template": [_change_json(c) for c in ws.template],
             "warnings": [{"code": w.code, "title": WARNINGS[w.code], "type": w.type, "name": w.name, "path": w.path,
                           "message": w.message} for w in ws.warnings],
             "graph": {
-                "nodes": [{"type": n.type, "name": n.name, "status": n.status} for n in ws.nodes],
+                "nodes": [{"type": n.type, "name": n.name, "display": n.display or n.name, "status": n.status}
+                          for n in ws.nodes],
                 "edges": [{"from": e.source, "to": e.target, "status": e.status} for e in ws.edges],
             },
         } for ws in report.workspaces],
@@ -266,3 +272,94 @@ RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_js
 
 def render(report: Report, fmt: str) -> str:
     return RENDERERS[fmt](report)
+
+
+# --- out/<spec>/README.md ----------------------------------------------------------------------------------------
+
+DEPLOY_BUTTON = "https://aka.ms/deploytoazurebutton"
+PORTAL_CREATE = "https://portal.azure.com/#create/Microsoft.Template/uri/"
+
+
+def _sku(resource: dict) -> str | None:
+    props = resource.get("properties") or {}
+    for holder in (resource.get("sku"), props.get("sku")):
+        if isinstance(holder, dict) and holder.get("name"):
+            return str(holder["name"])
+    inner = props.get("properties") if isinstance(props.get("properties"), dict) else {}
+    if inner.get("vmSize"):
+        priority = inner.get("vmPriority")
+        return f"{inner['vmSize']}" + (f" ({priority})" if priority and priority != "Dedicated" else "")
+    return None
+
+
+def _exposure(resource: dict) -> str | None:
+    """How the resource is reached from the public internet, in a few words."""
+    props = resource.get("properties") or {}
+    inner = props.get("properties") if isinstance(props.get("properties"), dict) else {}
+    if "enableNodePublicIp" in inner:
+        return "public IP" if inner["enableNodePublicIp"] else "no public IP"
+    access = props.get("publicNetworkAccess")
+    if access is None:
+        return None
+    if access == "Disabled":
+        return "private (public access disabled)"
+    rules = props.get("networkAcls") or props.get("networkRuleSet") or {}
+    if rules.get("defaultAction") == "Deny":
+        return "public, firewall denies by default"
+    return "public"
+
+
+def _workspace_resource(template: dict) -> dict | None:
+    return next((r for r in template.get("resources", []) if r.get("type") == diff_module.WORKSPACE), None)
+
+
+def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
+                     raw_base_url: str | None = None, output: str = "out") -> str:
+    """out/<folder>/README.md: what the workspace contains, its diagram, and the ways to create it.
+
+    `source` is the spec as the template's metadata names it, `output` the output folder as the commands should
+    name it (relative to where they are run). `raw_base_url` is where the output folder is served raw (a public
+    repository's raw URL of out/ on main): with it, the README has a "Deploy to Azure" button (the portal fetches
+    main.json from that URL, so it must be readable without signing in). Deterministic: no dates, no absolute paths.
+    """
+    ws = _workspace_resource(template)
+    name = ws["name"] if ws else folder
+    resources = [r for r in template.get("resources", []) if isinstance(r, dict)]
+    files = {f"{folder}/main.json": json.dumps(template), f"{folder}/main.parameters.json": json.dumps(parameters)}
+    graph = diff_module.diff_trees(files, files).workspaces[0]
+    location = (parameters.get("parameters", {}).get("location") or {}).get("value")
+    out = [f"# {_text(name)}", "",
+           f"Generated by amlgen from `{source}`. Do not edit: change the spec and run `amlgen generate`.", "",
+           "## Resources", "",
+           f"Region: {_text(location) if location else 'the resource group’s region'} "
+           "(the `location` parameter).", "",
+           "| Resource | Name | SKU / size | Network |", "| --- | --- | --- | --- |"]
+    for r in resources:
+        out.append(f"| {type_label(r['type'])} | {_code(diff_module.display_name(r))} | {_text(_sku(r) or '—')} "
+                   f"| {_text(_exposure(r) or '—')} |")
+    existing = [n for n in graph.nodes if n.status == "existing"]
+    if existing:
+        out += ["", "Existing resources it uses (referenced by ID, not created or changed):", "",
+                "| Resource | Name |", "| --- | --- |"]
+        out += [f"| {type_label(n.type)} | {_code(n.name)} |" for n in existing]
+    out += ["", "```mermaid", mermaid(graph), "```", "", "## Create it", "",
+            "Any of these deploys the same template into an existing resource group (`RG`).", ""]
+    if raw_base_url:
+        template_url = f"{raw_base_url.rstrip('/')}/{folder}/main.json"
+        out += ["**Azure portal**:", "",
+                f"[![Deploy to Azure]({DEPLOY_BUTTON})]({PORTAL_CREATE}{quote(template_url, safe='')})", ""]
+    else:
+        out += ["**Azure portal**: *Deploy a custom template* > *Build your own template in the editor* > *Load file*: "
+                "`main.json`, then *Edit parameters* > *Load file*: `main.parameters.json`.", ""]
+    here = f"{output.rstrip('/')}/{folder}"
+    out += ["**Azure CLI**:", "", "```sh",
+            f"az deployment group create --resource-group RG --template-file {here}/main.json "
+            f"--parameters @{here}/main.parameters.json",
+            f"# or the Bicep: --template-file {here}/main.bicep --parameters {here}/main.bicepparam",
+            "```", "", "**Azure PowerShell**:", "", "```powershell",
+            f"New-AzResourceGroupDeployment -ResourceGroupName RG -TemplateFile {here}/main.json "
+            f"-TemplateParameterFile {here}/main.parameters.json",
+            "```", "", f"**amlgen** (checks that `{output.rstrip('/')}/` is up to date, shows a what-if, asks before "
+            "deploying):", "",
+            "```sh", f"amlgen deploy {source} --subscription SUBSCRIPTION_ID --resource-group RG", "```"]
+    return "\n".join(out) + "\n"

@@ -42,7 +42,7 @@ def test_without_paths_or_configuration_is_a_usage_error(tmp_path):
 def test_configuration_from_amlgen_toml_and_layout_mirrors_spec_folders(repo):
     result = run_cli("generate", cwd=repo / "specs" / "team-a")  # found by walking up to the repository root
     assert result.returncode == 0, result.stderr
-    names = ["main.bicep", "main.bicepparam", "main.json", "main.parameters.json"]
+    names = ["README.md", "main.bicep", "main.bicepparam", "main.json", "main.parameters.json"]
     assert sorted(tree(repo / "generated")) == [f"{folder}/{n}" for folder in ("prod", "team-a/dev") for n in names]
     template = json.loads((repo / "generated" / "team-a" / "dev" / "main.json").read_text())
     workspace = [r for r in template["resources"] if r["type"] == "Microsoft.MachineLearningServices/workspaces"][0]
@@ -86,7 +86,8 @@ def test_check_reports_changed_missing_and_stale_files_with_a_unified_diff(repo)
     assert '+        "owner": "ml-platform"' in result.stdout
     assert "+++ b/generated/team-a/test/main.json" in result.stdout
     assert "stale: generated/team-a/dev/main.json" in result.stdout
-    assert "2 changed, 4 missing, 4 stale" in result.stderr  # main.json and main.bicep of each
+    # prod: main.json and main.bicep change (README.md shows no tags); team-a/test: 5 new files; team-a/dev: 5 stale
+    assert "2 changed, 5 missing, 5 stale" in result.stderr
 
 
 def test_generate_reports_stale_files_and_prune_deletes_them(repo):

@@ -11,6 +11,7 @@ resource identityIdClaimsCmk 'Microsoft.ManagedIdentity/userAssignedIdentities@2
     dataClassification: 'confidential'
     team: 'claims'
   }
+  properties: {}
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {

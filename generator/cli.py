@@ -34,7 +34,28 @@ def _collect(paths, out):
     return cfg, spec_files, empty
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Commands that need heavier modules (the deploy and diff commands, the Azure SDK behind deploy) are
+    imported only when they run or when help lists them, so `validate` and `generate` start fast."""
+
+    LAZY = {"deploy": ("generator.cli_deploy", "deploy_command"),
+            "what-if": ("generator.cli_deploy", "what_if_command"),
+            "diff": ("generator.cli_diff", "diff_command")}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None and name in self.LAZY:
+            import importlib
+            module, attr = self.LAZY[name]
+            command = getattr(importlib.import_module(module), attr)
+            self.add_command(command, name)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="amlgen")
 def cli():
     """Generate ARM JSON and Bicep for Azure Machine Learning workspaces from YAML specs.
@@ -115,16 +136,6 @@ def generate(paths, out, check, prune, fmt):
                 click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
     click.echo(f"{len(result.checked)} spec(s), {len(written)} file(s) changed, "
                f"{len(result.files) - len(written)} unchanged in {shown}/", err=True)
-
-
-def _register_commands() -> None:
-    """The deploy and diff commands live in their own modules (the SDK is imported only when they run)."""
-    from generator import cli_deploy, cli_diff
-    cli_deploy.register(cli)
-    cli_diff.register(cli)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -537,6 +537,14 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
     return ws
 
 
+def graph_of(template: dict, folder: str) -> WorkspaceDiff:
+    """One template's resources and dependencies as an unchanged workspace (for its README's diagram)."""
+    resources = _resources(template, f"{folder}/{TEMPLATE}")
+    ws = WorkspaceDiff(folder, "unchanged", _workspace_name(resources), _workspace_name(resources))
+    _graph(ws, resources, resources)
+    return ws
+
+
 def _warn(ws: WorkspaceDiff) -> None:
     renamed = ws.status == "changed" and ws.old_name and ws.new_name and ws.old_name.lower() != ws.new_name.lower()
     if renamed:

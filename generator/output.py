@@ -69,10 +69,10 @@ def write_atomic(path: Path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # os.replace is atomic: a killed run leaves the old file or the new one. No fsync: it would cost more
+        # than rendering (measured with bench/bench_generate.py), and out/ is regenerated from the specs anyway.
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

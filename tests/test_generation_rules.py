@@ -1,0 +1,117 @@
+"""Behaviour of the model, naming and plan that the examples alone would not pin down."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+
+import pytest
+
+from generator import model, pipeline
+from generator.naming import RULES, derived_name, parse_resource_id
+from generator.roles import BUILT_IN_ROLES, role_guid
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
+
+
+def _render(data: dict) -> tuple[dict, str, dict]:
+    files = pipeline.render_spec(model.build(data, "examples/t.yaml"))
+    return json.loads(files["main.json"]), files["main.bicep"], json.loads(files["main.parameters.json"])
+
+
+@pytest.mark.parametrize("kind", ["storage", "keyVault", "containerRegistry", "logAnalytics", "applicationInsights"])
+def test_derived_names_always_satisfy_the_azure_rule(kind):
+    rng = random.Random(kind)
+    alphabet = string.ascii_letters + string.digits + "-_"
+    names = ["abc", "a-b", "A_B_C", "x" * 33, "9lives", "ws--double__under", "a" + "-" * 31 + "z"]
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randint(3, 33))) for _ in range(300)]
+    for name in names:
+        if not RULES["workspace"].problem(name):
+            derived = derived_name(kind, name, None)
+            assert RULES[kind].problem(derived) is None, (name, derived)
+
+
+def test_derived_global_names_are_stable_and_depend_on_the_seed():
+    assert derived_name("storage", "churn-dev", None) == derived_name("storage", "churn-dev", None)
+    assert derived_name("storage", "churn-dev", "sub-a") != derived_name("storage", "churn-dev", "sub-b")
+
+
+def test_resource_id_parsing_rejects_what_is_not_an_id():
+    assert parse_resource_id(f"{SUB}/providers/Microsoft.Storage/storageAccounts/st").type == \
+        "Microsoft.Storage/storageAccounts"
+    assert parse_resource_id(f"{SUB}/providers/Microsoft.Network/virtualNetworks/v/subnets/s").type == \
+        "Microsoft.Network/virtualNetworks/subnets"
+    for bad in ["storage", f"{SUB}", f"{SUB}/providers/Microsoft.Storage/storageAccounts",
+                "/subscriptions/not-a-guid/resourceGroups/rg/providers/A.B/c/d"]:
+        assert parse_resource_id(bad) is None, bad
+
+
+def test_role_names_are_case_insensitive_and_guids_pass_through():
+    assert role_guid("azureml data scientist") == BUILT_IN_ROLES["AzureML Data Scientist"]
+    assert role_guid("F6C7C914-8DB3-469D-8CA1-694A8F32E121") == "f6c7c914-8db3-469d-8ca1-694a8f32e121"
+    assert role_guid("Data Wizard") is None
+
+
+def test_secure_parameters_have_no_default_and_never_reach_the_parameters_file():
+    template, bicep, parameters = _render({
+        "name": "churn-dev",
+        "datastores": {"legacy": {"type": "fileShare", "fileShare": "reports", "credentials": "accountKey",
+                                  "account": f"{SUB}/providers/Microsoft.Storage/storageAccounts/st"}},
+        "computes": {"dbx": {"type": "databricks",
+                             "resourceId": f"{SUB}/providers/Microsoft.Databricks/workspaces/dbx"}},
+    })
+    secure = {k: v for k, v in template["parameters"].items() if v["type"] == "securestring"}
+    assert sorted(secure) == ["computeDbxAccessToken", "datastoreLegacyAccountKey"]
+    assert all("defaultValue" not in v for v in secure.values())
+    assert not set(secure) & set(parameters["parameters"])
+    assert not any(secret in json.dumps(template["outputs"]) for secret in secure)
+    assert bicep.count("@secure()") == 2
+
+
+def test_role_assignment_names_are_deterministic_guids_of_scope_principal_and_role():
+    template, bicep, _ = _render({"name": "churn-dev", "roleAssignments": [
+        {"role": "Reader", "principalId": "33333333-3333-3333-3333-333333333333", "principalType": "Group"}]})
+    (ra,) = [r for r in template["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments"]
+    assert ra["name"] == ("[guid(toLower(resourceId('Microsoft.MachineLearningServices/workspaces', 'churn-dev')), "
+                          "toLower('33333333-3333-3333-3333-333333333333'), "
+                          "toLower('acdd72a7-3385-48ef-bd42-f606fba81ae7'))]")
+    assert "name: guid(toLower(workspace.id), toLower('33333333-3333-3333-3333-333333333333')" in bicep
+
+
+def test_a_preview_only_property_moves_only_the_workspace_to_the_preview_api_version():
+    template, bicep, _ = _render({"name": "churn-dev", "workspace": {"ipAllowlist": ["203.0.113.0/24"]},
+                                  "computes": {"cpu-cluster": {"type": "cluster"}}})
+    versions = {r["type"]: r["apiVersion"] for r in template["resources"]}
+    assert versions["Microsoft.MachineLearningServices/workspaces"] == "2026-03-15-preview"
+    assert versions["Microsoft.MachineLearningServices/workspaces/computes"] == "2026-05-01"
+    assert "'Microsoft.MachineLearningServices/workspaces@2026-03-15-preview'" in bicep
+
+
+def test_closing_the_workspace_closes_the_dependents_unless_they_say_otherwise():
+    template, _, _ = _render({"name": "churn-dev", "workspace": {"publicNetworkAccess": "Disabled"},
+                              "keyVault": {"publicNetworkAccess": "Enabled"}, "containerRegistry": False})
+    access = {r["type"]: r["properties"].get("publicNetworkAccess") for r in template["resources"]}
+    assert access["Microsoft.Storage/storageAccounts"] == "Disabled"
+    assert access["Microsoft.KeyVault/vaults"] == "Enabled"
+    acls = {r["type"]: r["properties"].get("networkAcls") for r in template["resources"]}
+    assert acls["Microsoft.Storage/storageAccounts"] == {"bypass": "AzureServices", "defaultAction": "Deny"}
+
+
+def test_a_project_creates_no_dependents_and_points_at_its_hub():
+    hub = f"{SUB}/providers/Microsoft.MachineLearningServices/workspaces/hub"
+    template, _, _ = _render({"name": "proj", "workspace": {"kind": "Project", "hub": hub}})
+    assert [r["type"] for r in template["resources"]] == ["Microsoft.MachineLearningServices/workspaces"]
+    ws = template["resources"][0]
+    assert ws["kind"] == "Project" and ws["properties"]["hubResourceId"] == hub
+    assert "storageAccount" not in ws["properties"]
+
+
+def test_attached_computes_deploy_only_when_asked():
+    template, bicep, _ = _render({"name": "churn-dev", "computes": {"aks": {
+        "type": "kubernetes", "resourceId": f"{SUB}/providers/Microsoft.ContainerService/managedClusters/aks"}}})
+    assert template["parameters"]["attachComputes"] == {
+        "type": "bool", "defaultValue": False, "metadata": template["parameters"]["attachComputes"]["metadata"]}
+    (aks,) = [r for r in template["resources"] if r.get("condition")]
+    assert aks["condition"] == "[parameters('attachComputes')]"
+    assert "= if (attachComputes) {" in bicep

@@ -22,6 +22,9 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2025-07-01",
     "Microsoft.Network/privateDnsZones": "2024-06-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+    # subscription-scope templates: the resource group, and the deployment of main.json into it
+    "Microsoft.Resources/resourceGroups": "2025-04-01",
+    "Microsoft.Resources/deployments": "2025-04-01",
 }
 
 # The newest preview with a published schema, used only when a spec sets a preview-only property (a warning

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from generator import __version__
+from generator import __version__, naming
 from generator.errors import DeployError
 
 # --------------------------------------------------------------------------------------------------------------
@@ -299,17 +299,11 @@ def _describe_retry(policy: Any, settings: dict, response: Any) -> str:
 # --------------------------------------------------------------------------------------------------------------
 # Targets and results
 
-_DEPLOYMENT_NAME_BAD = re.compile(r"[^A-Za-z0-9_.()-]")
 
 
 def deployment_name_for(workspace_name: str) -> str:
     """The stable deployment name for a workspace, so a redeploy updates one record instead of adding one."""
-    name = "amlgen-" + _DEPLOYMENT_NAME_BAD.sub("-", workspace_name)
-    if len(name) > 64:
-        from hashlib import sha256
-
-        name = name[:55] + "-" + sha256(workspace_name.encode()).hexdigest()[:8]
-    return name
+    return naming.deployment_name(workspace_name)
 
 
 @dataclass(frozen=True)

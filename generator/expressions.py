@@ -38,6 +38,19 @@ class Ref(Expr):
 
 
 @dataclass(frozen=True)
+class DeploymentLocation(Expr):
+    """The location of a subscription-scope deployment (`az deployment sub create -l ...`)."""
+
+
+@dataclass(frozen=True)
+class DeploymentOutput(Expr):
+    """An output of a nested deployment (a Bicep module) of the same template."""
+
+    symbol: str
+    output: str
+
+
+@dataclass(frozen=True)
 class ResourceGroupId(Expr):
     """The ID of the resource group being deployed to."""
 

@@ -222,6 +222,7 @@ class Spec:
     name: str
     location: str | None
     cloud: str
+    resource_group: str | None
     tags: tuple[tuple[str, str], ...]
     workspace: WorkspaceSettings
     storage: StorageAccount | Existing | None = create_only()  # None: a project uses its hub's
@@ -381,6 +382,7 @@ def build(data: dict, source: str) -> Spec:
         name=name,
         location=data.get("location"),
         cloud=data.get("cloud", "AzureCloud"),
+        resource_group=data.get("resourceGroup"),
         tags=tuple(sorted(data.get("tags", {}).items())),
         workspace=workspace,
         storage=storage,

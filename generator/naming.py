@@ -83,6 +83,15 @@ def derived_name(kind: str, workspace_name: str, seed: str | None) -> str:
     return (prefix + _hyphenated(workspace_name.lower()))[: rule.max_len].rstrip("-")
 
 
+def deployment_name(workspace_name: str) -> str:
+    """The stable deployment name of a workspace's template (so a redeploy updates one deployment record):
+    used by subscription.json for its nested deployment and by `amlgen deploy`."""
+    name = "amlgen-" + re.sub(r"[^\w.()-]", "-", workspace_name)
+    if len(name) > 64:
+        name = name[:55] + "-" + hashlib.sha256(workspace_name.encode()).hexdigest()[:8]
+    return name
+
+
 # --- resource IDs --------------------------------------------------------------------------------------
 
 _ID = re.compile(

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # The files amlgen owns in an output folder: only these are compared, reported stale, or pruned.
-OWNED_NAMES = ("main.json", "main.parameters.json", "main.bicep", "main.bicepparam", "README.md")
+OWNED_NAMES = ("main.json", "main.parameters.json", "main.bicep", "main.bicepparam", "README.md",
+               "subscription.json", "subscription.bicep")
 
 
 @dataclass

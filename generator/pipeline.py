@@ -89,7 +89,7 @@ def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptio
     """Every file amlgen writes for one spec, by name inside its output folder."""
     p = plan.build(spec)
     template, parameters = arm_render.render_template(p), arm_render.render_parameters(p)
-    return {
+    files = {
         "main.json": arm_render.dumps(template),
         "main.parameters.json": arm_render.dumps(parameters),
         "main.bicep": bicep_render.render_template(p),
@@ -97,6 +97,11 @@ def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptio
         "README.md": report.workspace_readme(template, parameters, spec.source, folder or spec.name,
                                              readme.raw_base_url, readme.output),
     }
+    if spec.resource_group:
+        sub = plan.build_subscription(spec, p)
+        files["subscription.json"] = arm_render.dumps(arm_render.render_template(sub, nested=template))
+        files["subscription.bicep"] = bicep_render.render_template(sub)
+    return files
 
 
 def generate(spec_files: list[SpecFile], empty_folders: list[Path] = (),

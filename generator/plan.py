@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from generator.apiversions import api_version
 import re
 
-from generator.expressions import (Call, Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
-                                   TenantId, references)
+from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Param, Ref, ResourceGroupId,
+                                   ResourceGroupLocation, ResourceGroupScope, TenantId, references)
 from generator.clouds import STORAGE_SUFFIX, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
                              RoleAssignment, Spec, StorageAccount, UserIdentity)
-from generator.naming import parse_resource_id
+from generator.naming import deployment_name, parse_resource_id
 from generator.naming import ResourceId
 
 LOCATION = Param("location")
@@ -72,6 +72,7 @@ class Plan:
     resources: tuple[Resource, ...]
     parameters: tuple[Parameter, ...]
     outputs: tuple[Output, ...]
+    scope: str = "resourceGroup"  # or "subscription"
 
     def resource(self, symbol: str) -> Resource:
         return next(r for r in self.resources if r.symbol == symbol)
@@ -473,3 +474,23 @@ def build(spec: Spec) -> Plan:
         outputs.append(Output("containerRegistryId", "string", Ref("registry"), "The container registry's resource ID."))
     return Plan(spec.source, spec.name, tuple(resources), tuple(parameters), tuple(outputs))
 
+
+
+def build_subscription(spec: Spec, main: Plan) -> Plan:
+    """A subscription-scope plan: create the spec's resource group, then deploy main.json / main.bicep into it.
+    Every parameter of the main template passes through under its own name, so main.parameters.json serves both."""
+    group = Resource("resource-group", "group", "Microsoft.Resources/resourceGroups", spec.resource_group,
+                     {"location": LOCATION, "tags": _tags(spec)})
+    deployment = Resource("deployment", "workspaceDeployment", "Microsoft.Resources/deployments",
+                          deployment_name(spec.name), {
+                              "scope": Ref("group", "resource"), "resourceGroupName": spec.resource_group,
+                              "path": "main.bicep",
+                              "armParameters": {p.name: {"value": Param(p.name)} for p in main.parameters},
+                              "bicepParameters": {p.name: Param(p.name) for p in main.parameters}})
+    parameters = tuple(
+        Parameter(p.name, p.type, "Optional. The Azure region of the resource group and every resource; defaults "
+                  "to the deployment's location.", DeploymentLocation(), p.value) if p.name == "location" else p
+        for p in main.parameters)
+    outputs = tuple(Output(o.name, o.type, DeploymentOutput("workspaceDeployment", o.name), o.description)
+                    for o in main.outputs)
+    return Plan(spec.source, spec.name, (group, deployment), parameters, outputs, "subscription")

@@ -17,7 +17,9 @@ def _check(*files) -> subprocess.CompletedProcess:
 
 def test_templates_and_parameters_validate_against_published_arm_schemas(generated):
     require(CHECKER.is_file(), f"{CHECKER} is absent (../shared beside the repository)")
-    files = sorted(generated.rglob("main.json")) + sorted(generated.rglob("main.parameters.json"))
+    files = (sorted(generated.rglob("main.json")) + sorted(generated.rglob("subscription.json"))
+             + sorted(generated.rglob("main.parameters.json")))
+    assert any(f.name == "subscription.json" for f in files), "no example shows the subscription-scope template"
     assert files
     result = _check(*files)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -115,3 +115,33 @@ def test_attached_computes_deploy_only_when_asked():
     (aks,) = [r for r in template["resources"] if r.get("condition")]
     assert aks["condition"] == "[parameters('attachComputes')]"
     assert "= if (attachComputes) {" in bicep
+
+
+def test_subscription_template_creates_the_group_and_deploys_main_json_unchanged_into_it():
+    files = pipeline.render_spec(model.build({
+        "name": "churn-dev", "resourceGroup": "rg-churn", "tags": {"team": "ds"},
+        "datastores": {"legacy": {"type": "fileShare", "fileShare": "reports", "credentials": "sas",
+                                  "account": f"{SUB}/providers/Microsoft.Storage/storageAccounts/st"}}},
+        "examples/t.yaml"))
+    main, sub = json.loads(files["main.json"]), json.loads(files["subscription.json"])
+    group, deployment = sub["resources"]
+    assert group == {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2025-04-01", "name": "rg-churn",
+                     "location": "[parameters('location')]", "tags": {"team": "ds"}, "properties": {}}
+    assert deployment["resourceGroup"] == "rg-churn" and deployment["properties"]["mode"] == "Incremental"
+    assert deployment["properties"]["template"] == main
+    # every parameter passes through, secure ones without a default
+    assert set(deployment["properties"]["parameters"]) == set(main["parameters"]) == set(sub["parameters"])
+    assert sub["parameters"]["location"]["defaultValue"] == "[deployment().location]"
+    assert "defaultValue" not in sub["parameters"]["datastoreLegacySasToken"]
+    bicep = files["subscription.bicep"]
+    assert "targetScope = 'subscription'" in bicep and "module workspaceDeployment 'main.bicep' = {" in bicep
+    assert "scope: group" in bicep and "@secure()\nparam datastoreLegacySasToken string" in bicep
+    from pycep import BicepParser
+    parsed = BicepParser().parse(text=bicep)
+    assert list(parsed["modules"]) == ["workspaceDeployment"]
+    assert parsed["globals"]["scope"]["value"] == "subscription"
+    assert list(parsed["resources"]) == ["group"]
+
+
+def test_without_a_resource_group_there_is_no_subscription_template():
+    assert "subscription.json" not in pipeline.render_spec(model.build({"name": "churn-dev"}, "examples/t.yaml"))

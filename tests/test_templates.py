@@ -41,7 +41,7 @@ def test_every_bicep_value_ends_in_a_bicep_filter(fragment):
 
 @pytest.mark.parametrize("fragment", BICEP, ids=lambda p: p.name)
 def test_each_bicep_fragment_declares_exactly_one_resource(fragment):
-    assert len(re.findall(r"^resource ", fragment.read_text(encoding="utf-8"), re.M)) == 1
+    assert len(re.findall(r"^(resource|module) ", fragment.read_text(encoding="utf-8"), re.M)) == 1
 
 
 @pytest.mark.parametrize("fragment", ARM, ids=lambda p: p.name)

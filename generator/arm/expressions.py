@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from generator.expressions import Call, Expr, Param, Ref, ResourceGroupId, ResourceGroupLocation, TenantId
+from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Expr, Param, Ref, ResourceGroupId,
+                                   ResourceGroupLocation, TenantId)
 
 
 def literal(text: str) -> str:
@@ -27,11 +28,17 @@ def resource_id(resource_type: str, name: str) -> str:
 class ArmExpressions:
     """Renders plan values into ARM JSON values for one template (it knows the template's resources)."""
 
-    def __init__(self, resources):
+    def __init__(self, resources, scope: str = "resourceGroup"):
         self.by_symbol = {r.symbol: r for r in resources}
+        self.scope = scope
 
     def resource_id_of(self, symbol: str) -> str:
         r = self.by_symbol[symbol]
+        if self.scope == "subscription":
+            if r.type == "Microsoft.Resources/deployments":  # a deployment into the spec's resource group
+                group = quote(r.values["resourceGroupName"])
+                return f"resourceId({group}, {quote(r.type)}, {quote(r.name)})"
+            return f"subscriptionResourceId({quote(r.type)}, {quote(r.name)})"
         return resource_id(r.type, r.name)
 
     def expression(self, expr: Expr) -> str:
@@ -44,6 +51,12 @@ class ArmExpressions:
             return "subscription().tenantId"
         if isinstance(expr, ResourceGroupId):
             return "resourceGroup().id"
+        if isinstance(expr, DeploymentLocation):
+            return "deployment().location"
+        if isinstance(expr, DeploymentOutput):
+            r = self.by_symbol[expr.symbol]
+            return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)})"
+                    f".outputs.{expr.output}.value")
         if isinstance(expr, Call):
             args = ", ".join(quote(a) if isinstance(a, str) else self.expression(a) for a in expr.args)
             return f"{expr.function}({args})"

@@ -24,23 +24,32 @@ from tests.deploy_fixtures import SUBSCRIPTION, FakeCredential  # noqa: E402
 
 RESOURCE_GROUP = "rg-bench"
 
-# A hand-made template with one storage account (to be replaced by generated output later).
-TEMPLATE = {
-    "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-    "contentVersion": "1.0.0.0",
-    "parameters": {"storageName": {"type": "string"},
-                   "location": {"type": "string", "defaultValue": "[resourceGroup().location]"}},
-    "resources": [{"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2026-04-01",
-                   "name": "[parameters('storageName')]", "location": "[parameters('location')]",
-                   "sku": {"name": "Standard_LRS"}, "kind": "StorageV2",
-                   "properties": {"minimumTlsVersion": "TLS1_2", "allowBlobPublicAccess": False}}],
-    "outputs": {"storageAccountName": {"type": "string", "value": "[parameters('storageName')]"}},
-}
+def _generated() -> list[tuple[str, dict, dict, str]]:
+    """The bundled examples, generated in memory exactly as `amlgen generate` would write them."""
+    import json
+
+    from generator import config, pipeline
+
+    cfg, targets = config.resolve((), None, REPO)
+    spec_files, empty = config.discover(targets, cfg)
+    result = pipeline.generate(spec_files, empty)
+    assert result.ok, result.findings
+    out = []
+    for item in result.checked:
+        folder = item.spec_file.out_folder.as_posix()
+        out.append((folder, json.loads(result.files[f"{folder}/main.json"]),
+                    json.loads(result.files[f"{folder}/main.parameters.json"]), item.spec.name))
+    return out
+
+
+EXAMPLES = _generated()
 
 
 def target(index: int) -> deploy.DeployTarget:
-    return deploy.DeployTarget(f"bench-{index}.yaml", TEMPLATE, {"storageName": {"value": f"stbench{index}"}},
-                               RESOURCE_GROUP, f"mlw-bench-{index}", "westeurope")
+    """The index-th deployment: the bundled examples in turn, each under its own workspace name."""
+    folder, template, parameters, name = EXAMPLES[index % len(EXAMPLES)]
+    return deploy.DeployTarget(f"examples/{folder}.yaml", template, parameters, RESOURCE_GROUP,
+                               f"{name[:24]}-{index}", "westeurope")
 
 
 def main() -> None:
@@ -63,7 +72,7 @@ def main() -> None:
         deploy.deploy(target(0), conn, **options)
         one = time.perf_counter() - began
         calls = len(server.requests) - before
-        print(f"one deploy, no added latency:              {one * 1000:7.1f} ms  ({calls} ARM calls: "
+        print(f"one deploy ({EXAMPLES[0][0]}), no added latency: {one * 1000:7.1f} ms  ({calls} ARM calls: "
               f"{', '.join(r.method for r in server.requests[before:])})")
 
         server.latency = args.latency

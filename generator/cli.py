@@ -36,23 +36,19 @@ def _collect(paths, out):
 
 class _LazyGroup(click.Group):
     """Commands that need heavier modules (the deploy and diff commands, the Azure SDK behind deploy) are
-    imported only when they run or when help lists them, so `validate` and `generate` start fast."""
+    imported only when they run or when help lists them, so `validate` and `generate` start fast. Each such
+    module adds its commands with its own `register(group)`."""
 
-    LAZY = {"deploy": ("generator.cli_deploy", "deploy_command"),
-            "what-if": ("generator.cli_deploy", "what_if_command"),
-            "diff": ("generator.cli_diff", "diff_command")}
+    LAZY = {"deploy": "generator.cli_deploy", "what-if": "generator.cli_deploy", "diff": "generator.cli_diff"}
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
 
     def get_command(self, ctx, name):
-        command = super().get_command(ctx, name)
-        if command is None and name in self.LAZY:
+        if name in self.LAZY and name not in self.commands:
             import importlib
-            module, attr = self.LAZY[name]
-            command = getattr(importlib.import_module(module), attr)
-            self.add_command(command, name)
-        return command
+            importlib.import_module(self.LAZY[name]).register(self)
+        return super().get_command(ctx, name)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

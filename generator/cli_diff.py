@@ -1,8 +1,8 @@
 """The `diff` command: what a change does to Azure, between two generated trees or a git ref and the working tree.
 
-cli.py adds it with `register(cli)`. `--base REF` reads the specs at REF with `git ls-tree` and `git show` (no
-checkout, the working tree is never touched), generates both sides in memory with the current generator, and
-compares them; a second section compares the output folder with what the working-tree specs generate.
+cli.py adds it lazily through `register(group)`. `--base REF` reads the YAML files at REF with `git ls-tree` and one
+`git cat-file --batch` (no checkout, the working tree is never touched), generates both sides in memory with the current
+generator, and compares them; a second section compares the output folder with what the working-tree specs generate.
 """
 
 from __future__ import annotations

@@ -1,8 +1,19 @@
-"""Per-cloud facts: private DNS zone names and storage endpoint suffixes, one table per Azure cloud."""
+"""Per-cloud facts: ARM endpoints and sign-in hosts, private DNS zone names, storage endpoint suffixes."""
 
 from __future__ import annotations
 
 CLOUDS = ("AzureCloud", "AzureUSGovernment", "AzureChinaCloud")
+
+# (ARM endpoint, Microsoft Entra sign-in host, token scope ARM accepts): the values azure-mgmt-core's
+# get_arm_endpoints() and azure-identity's AzureAuthorityHosts use, kept here so choosing a cloud imports no SDK.
+ENDPOINTS: dict[str, tuple[str, str, str]] = {
+    "AzureCloud": ("https://management.azure.com/", "https://login.microsoftonline.com",
+                   "https://management.azure.com/.default"),
+    "AzureUSGovernment": ("https://management.usgovcloudapi.net/", "https://login.microsoftonline.us",
+                          "https://management.core.usgovcloudapi.net/.default"),
+    "AzureChinaCloud": ("https://management.chinacloudapi.cn/", "https://login.chinacloudapi.cn",
+                        "https://management.chinacloudapi.cn/.default"),
+}
 
 # Private DNS zones a private endpoint of each group ID needs (Azure's "private endpoint DNS zone values").
 PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {

@@ -40,8 +40,11 @@ def find_config(start: Path) -> tuple[Path, dict] | None:
             return own, _read_toml(own)
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
-            table = _read_toml(pyproject).get("tool", {}).get("amlgen")
+            tool = _read_toml(pyproject).get("tool", {})
+            table = tool.get("amlgen") if isinstance(tool, dict) else None
             if table is not None:
+                if not isinstance(table, dict):
+                    raise UsageError(f"{pyproject}: [tool.amlgen] must be a table, e.g. specs = [\"examples\"]")
                 return pyproject, table
         if (folder / ".git").exists():
             break

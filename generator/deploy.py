@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from generator import __version__, naming
+from generator import __version__, clouds, naming
 from generator.errors import DeployError
 
 # --------------------------------------------------------------------------------------------------------------
@@ -40,17 +40,7 @@ class Cloud:
         object.__setattr__(self, "arm_endpoint", self.arm_endpoint.rstrip("/") + "/")
 
 
-# The same values azure-mgmt-core's get_arm_endpoints() and azure-identity's AzureAuthorityHosts use; kept here
-# so that choosing a cloud does not import the SDK.
-CLOUDS: dict[str, Cloud] = {
-    "AzureCloud": Cloud("AzureCloud", "https://management.azure.com/", "https://login.microsoftonline.com",
-                        "https://management.azure.com/.default"),
-    "AzureUSGovernment": Cloud("AzureUSGovernment", "https://management.usgovcloudapi.net/",
-                               "https://login.microsoftonline.us",
-                               "https://management.core.usgovcloudapi.net/.default"),
-    "AzureChinaCloud": Cloud("AzureChinaCloud", "https://management.chinacloudapi.cn/",
-                             "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default"),
-}
+CLOUDS: dict[str, Cloud] = {name: Cloud(name, *clouds.ENDPOINTS[name]) for name in clouds.CLOUDS}
 
 
 def resolve_cloud(name: str | None = None, arm_endpoint: str | None = None, *,
@@ -957,7 +947,7 @@ def format_results(results: Sequence[TargetResult]) -> str:
 
 def write_config(path: str | os.PathLike, subscription: str, resource_group: str, workspace_name: str) -> Path:
     """Write the config.json that MLClient.from_config() and `az ml` read to find a workspace."""
-    import tempfile
+    from generator.output import write_atomic
 
     target = Path(path)
     if target.is_dir():
@@ -965,12 +955,5 @@ def write_config(path: str | os.PathLike, subscription: str, resource_group: str
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"subscription_id": subscription, "resource_group": resource_group,
                        "workspace_name": workspace_name}, indent=2) + "\n"
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".config.", suffix=".json")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     return target

@@ -77,6 +77,8 @@ WARNINGS = {
 CREATE_ONLY: dict[str, tuple[tuple, ...]] = {
     WORKSPACE: (("kind",), ("properties", "storageAccount"), ("properties", "keyVault"),
                 ("properties", "hbiWorkspace"), ("properties", "encryption")),
+    # a vault's retention is fixed at creation, and purge protection cannot be turned off once on
+    "Microsoft.KeyVault/vaults": (("properties", "softDeleteRetentionInDays"), ("properties", "enablePurgeProtection")),
     STORAGE: (("kind",), ("properties", "isHnsEnabled"),
               ("properties", "encryption", "requireInfrastructureEncryption")),
     COMPUTE: (("properties", "computeType"), ("properties", "properties", "vmSize"),

@@ -45,7 +45,8 @@ RULES: dict[str, str] = {
     "R216": "A property exists only in a preview API version: the workspace uses that version.",
     "R217": "The workspace identity settings contradict each other.",
     "R218": "A lock or diagnostic setting that cannot work as asked.",
-    "R219": "A datastore's settings do not fit its type.",
+    "R219": "A datastore's settings do not fit its type, or the workspace's storage.",
+    "R220": "The template would exceed an Azure Resource Manager limit.",
 }
 
 
@@ -66,8 +67,15 @@ class Finding:
         label = self.rule if self.severity == ERROR else f"{self.rule} (warning)"
         path = f" {self.path}:" if self.path else ""
         # one finding, one line: control characters from a value are shown escaped
-        message = self.message.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-        return f"{where}: {label}{path} {message}"
+        return f"{where}: {label}{_printable(path)} {_printable(self.message)}"
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f]} | {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"}
+
+
+def _printable(text: str) -> str:
+    """One finding, one line, and nothing a terminal would act on: control characters shown escaped."""
+    return text.translate(_CONTROL)
 
 
 def has_errors(findings) -> bool:

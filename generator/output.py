@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.arm.render import GENERATED_BY
+
 # The files amlgen owns in an output folder: only these are compared, reported stale, or pruned.
 OWNED_NAMES = ("main.json", "main.parameters.json", "main.bicep", "main.bicepparam", "README.md",
                "subscription.json", "subscription.bicep")
@@ -25,10 +27,20 @@ class Comparison:
         return not (self.changed or self.missing or self.stale)
 
 
+def _generated_folder(folder: Path) -> bool:
+    """A folder amlgen wrote: its main.json says so. Only there are files amlgen's to report stale or delete."""
+    try:
+        text = (folder / "main.json").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return GENERATED_BY in text[:2000]
+
+
 def owned_files(out_dir: Path) -> list[str]:
     if not out_dir.is_dir():
         return []
-    return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
+    folders = {p.parent for p in out_dir.rglob("main.json") if _generated_folder(p.parent)}
+    return sorted(p.relative_to(out_dir).as_posix() for folder in folders for p in folder.iterdir()
                   if p.is_file() and p.name in OWNED_NAMES)
 
 
@@ -70,6 +82,14 @@ def write_atomic(path: Path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600: give the file the mode the old one had, else what open() would give it
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         # os.replace is atomic: a killed run leaves the old file or the new one. No fsync: it would cost more
         # than rendering (measured with bench/bench_generate.py), and out/ is regenerated from the specs anyway.
         with os.fdopen(fd, "wb") as handle:

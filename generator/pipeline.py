@@ -42,6 +42,21 @@ def check_document(doc: load.Document) -> list[Finding]:
     return found
 
 
+ARM_RESOURCE_LIMIT = 800  # resources per template, an Azure Resource Manager limit
+
+
+def check_limits(spec: model.Spec, doc: load.Document) -> list[Finding]:
+    """Limits only the whole template shows: Azure refuses a template with more than 800 resources."""
+    count = sum(r.existing is None for r in plan.build(spec).resources)
+    if count <= ARM_RESOURCE_LIMIT:
+        return []
+    file, line, col = doc.where(())
+    return [Finding(file, line, col, "R220", "", f"the template would hold {count} resources; Azure Resource "
+                                                 f"Manager accepts at most {ARM_RESOURCE_LIMIT} per template: split "
+                                                 "the spec (e.g. computes or role assignments into another workspace "
+                                                 "spec)")]
+
+
 def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Result:
     result = Result()
     for folder in empty_folders:
@@ -69,6 +84,10 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
         elif doc is not None:
             found += check_document(doc)
         spec = model.build(doc.data, sf.source) if doc is not None and not base and not has_errors(found) else None
+        if spec is not None:
+            found += check_limits(spec, doc)
+            if has_errors(found):
+                spec = None
         result.findings.extend(found)
         (result.bases if base else result.checked).append(Checked(sf, doc, spec))
     # A base shared by several specs (or read itself too) would report the same finding once for each.

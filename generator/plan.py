@@ -74,9 +74,6 @@ class Plan:
     outputs: tuple[Output, ...]
     scope: str = "resourceGroup"  # or "subscription"
 
-    def resource(self, symbol: str) -> Resource:
-        return next(r for r in self.resources if r.symbol == symbol)
-
 
 def _tags(spec: Spec) -> dict | None:
     return dict(spec.tags) or None
@@ -277,8 +274,9 @@ def _attached(spec: Spec, c: AttachedCompute, symbol: str, secrets: list) -> Res
     properties = {"namespace": c.namespace} if c.type == "kubernetes" else None
     if c.type == "databricks":
         token = symbol + "AccessToken"
-        secrets.append(Parameter(token, "securestring", f"Required when attaching. The access token of the "
-                                 f"Databricks workspace attached as '{c.name}'."))
+        secrets.append(Parameter(token, "securestring", f"Required. The access token of the Databricks workspace "
+                                 f"attached as '{c.name}' (used only when attachComputes is true; a secure parameter "
+                                 "has no default, so pass any value otherwise)."))
         properties = {"databricksAccessToken": Param(token)}
     return Resource("compute-attached", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                     _child_name(spec.name, c.name), {

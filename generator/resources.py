@@ -12,11 +12,6 @@ def template_text(relative: str) -> str:
     return resources.files("generator.templates").joinpath(relative).read_text(encoding="utf-8")
 
 
-def template_names(folder: str) -> list[str]:
-    root = resources.files("generator.templates").joinpath(folder)
-    return sorted(f"{folder}/{entry.name}" for entry in root.iterdir() if entry.name.endswith(".jinja"))
-
-
 @lru_cache(maxsize=None)
 def spec_schema() -> dict:
     text = resources.files("generator.schemas").joinpath("workspace.schema.json").read_text(encoding="utf-8")

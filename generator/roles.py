@@ -15,6 +15,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     "Azure AI Administrator": "b78c5d69-af96-48a3-bf8d-a8b4d589de94",
     "Azure AI Developer": "64702f94-c441-49e6-a78b-ef80e0188fee",
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    # with shared-key access off (amlgen's default), users need it to use the workspace's file share
+    "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
 }

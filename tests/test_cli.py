@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -136,13 +137,21 @@ def test_module_entry_point_and_version():
 
 
 def test_wheel_carries_templates_and_schema_and_generates_from_them(tmp_path):
+    # Build from a copy, so the build leaves no build/ or egg-info in the repository.
+    source = tmp_path / "src"
+    source.mkdir()
+    for item in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / item, source / item)
+    for folder in ("generator", "templates", "schemas"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     wheel_dir = tmp_path / "dist"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(wheel_dir), str(ROOT)], capture_output=True, text=True, timeout=300)
+                            "-w", str(wheel_dir), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr
     wheel = next(wheel_dir.glob("amlgen-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "generator/templates/arm/workspace.json.jinja" in names
+    assert "generator/templates/bicep/workspace.bicep.jinja" in names
     assert "generator/schemas/workspace.schema.json" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -156,5 +165,5 @@ def test_wheel_carries_templates_and_schema_and_generates_from_them(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             env={"PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1"})
     assert result.returncode == 0, result.stderr
-    assert tree(out) == {k: v for k, v in tree(ROOT / "out").items() if k.startswith("defaults/")} or \
-        (out / "defaults" / "main.json").read_text() == (ROOT / "out" / "defaults" / "main.json").read_text()
+    expected = {k.removeprefix("defaults/"): v for k, v in tree(ROOT / "out").items() if k.startswith("defaults/")}
+    assert tree(out / "defaults") == expected

@@ -84,6 +84,9 @@ def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[lis
         if len(layers) > MAX_DEPTH:
             return broken("L010", f"'{target}' would be level {len(layers)} of extends below {show(paths[0])}; "
                                   f"at most {MAX_DEPTH} are allowed: fold some of the bases together")
+        if resolved.is_dir():
+            return broken("L008", f"'{target}' is a folder ({show(resolved)}); extends takes the path of one spec "
+                                  "file, relative to the file it is written in")
         if not resolved.is_file():
             return broken("L008", f"'{target}' does not exist (looked for {show(resolved)}); extends takes a "
                                   "path relative to the file it is written in")

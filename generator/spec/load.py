@@ -75,11 +75,22 @@ class _AliasLoop(Exception):
         self.node = node
 
 
+class _TooLarge(Exception):
+    def __init__(self, node):
+        self.node = node
+
+
+# A real spec has a few hundred values; aliases can make a short file expand to billions ("billion laughs").
+MAX_VALUES = 100_000
+
+
 def _convert(node, path, loc: Locations, findings: list, file: str, constructor, active=()):
     if any(node is a for a in active):  # an alias inside its own anchor: `a: &x [*x]`
         raise _AliasLoop(node)
     active = active + (node,) if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else active
     loc.values[path] = _at(file, node)
+    if len(loc.values) > MAX_VALUES:
+        raise _TooLarge(node)
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
@@ -130,6 +141,10 @@ def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:
     loc = Locations()
     try:
         data = _convert(node, (), loc, findings, file, _Constructor())
+    except _TooLarge as exc:
+        line, col = _pos(exc.node)
+        return None, [Finding(file, line, col, "L001", "", f"the spec expands to more than {MAX_VALUES} values "
+                                                          "(YAML aliases repeating aliases?); write it out plainly")]
     except _AliasLoop as exc:
         line, col = _pos(exc.node)
         return None, [Finding(file, line, col, "L001", "", "an alias refers to the collection that contains it; "

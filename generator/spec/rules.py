@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from generator.findings import ERROR, WARNING, Finding
 from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
+from generator.apiversions import PREVIEW_API_VERSIONS
 from generator.roles import BUILT_IN_ROLES, role_guid
+
+WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 from generator.spec.load import Document
 
 # spec section -> (naming kind, the ARM type an `existing` ID must have, words for people)
@@ -135,8 +138,11 @@ def _check_role_assignments(data: dict, report: _Report) -> None:
                        "for another role, give its role definition GUID")
         scope = ra.get("scope", "workspace")
         section = data.get(_SCOPE_SECTIONS.get(scope, ""), {})
-        if scope in _SCOPE_SECTIONS and (section is False or (isinstance(section, dict) and "existing" in section)):
-            what = "no registry" if section is False else f"an existing {scope} (managed elsewhere)"
+        project = (data.get("workspace") or {}).get("kind") == "Project"
+        if scope in _SCOPE_SECTIONS and (project or section is False
+                                         or (isinstance(section, dict) and "existing" in section)):
+            what = (f"no {scope} of its own (a Project uses its hub's)" if project else
+                    "no registry" if section is False else f"an existing {scope} (managed elsewhere)")
             report.add(path + ("scope",), "R211",
                        f"the spec has {what}; assign roles on a brought resource where it is managed, or use "
                        "scope: workspace or resourceGroup")
@@ -283,6 +289,25 @@ def _check_encryption(data: dict, report: _Report) -> None:
                    "protection on it (az keyvault update --enable-purge-protection true)", WARNING)
 
 
+def _check_encryption_identity(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    enc = ws.get("encryption")
+    if not isinstance(enc, dict):
+        return
+    ident = ws.get("identity") or {}
+    users = {u.get("name") or u.get("existing"): u for u in ident.get("userAssigned", [])}
+    chosen = enc.get("identity")
+    if chosen is None and not ident.get("type", "SystemAssigned").startswith("SystemAssigned"):
+        report.add(("workspace", "encryption"), "R214", "the workspace has no system-assigned identity to read the "
+                                                        "key: set encryption.identity to a user-assigned identity",
+                   key=True)
+    elif chosen in users and "existing" not in users[chosen]:
+        report.add(("workspace", "encryption", "identity"), "R214",
+                   f"'{chosen}' is created by this deployment, so it cannot have access to the key when Azure checks "
+                   "it at workspace creation; bring an existing identity (userAssigned: [{existing: <ID>}]) that has "
+                   "'Key Vault Crypto Service Encryption User' on the key's vault")
+
+
 def derived_or_given(data: dict, kind: str) -> str:
     section = data.get(kind) or {}
     return section.get("name") or derived_name(kind, data["name"], data.get("nameSeed"))
@@ -294,7 +319,7 @@ def _check_preview(data: dict, report: _Report) -> None:
         if prop in ws:
             report.add(("workspace", prop), "R216",
                        f"'{prop}' exists only in preview API versions: the workspace is emitted with "
-                       "2026-03-15-preview (previews can change without notice)", WARNING, key=True)
+                       f"{PREVIEW_API_VERSIONS[WORKSPACE_TYPE]} (previews can change without notice)", WARNING, key=True)
 
 
 _ATTACH_TYPES = {"kubernetes": ("microsoft.containerservice/managedclusters", "microsoft.kubernetes/connectedclusters"),
@@ -315,6 +340,10 @@ def _check_attached(data: dict, report: _Report) -> None:
                                      f"{' or '.join(_ATTACH_TYPES[c['type']])}")
 
 
+_SYSTEM_DATASTORES = {"workspaceblobstore", "workspacefilestore", "workspaceartifactstore",
+                      "workspaceworkingdirectory"}
+
+
 def _check_datastores(data: dict, report: _Report) -> None:
     needs = {"blob": "container", "adlsGen2": "container", "fileShare": "fileShare"}
     for name, d in sorted((data.get("datastores") or {}).items()):
@@ -330,6 +359,12 @@ def _check_datastores(data: dict, report: _Report) -> None:
         other = "fileShare" if key == "container" else "container"
         if other in d:
             report.add(path + (other,), "R219", f"a {d['type']} datastore has no '{other}'; use '{key}'", key=True)
+        if name.lower() in _SYSTEM_DATASTORES:
+            report.add(path, "R219", f"'{name}' is one of the datastores the workspace creates itself "
+                                     f"({', '.join(sorted(_SYSTEM_DATASTORES))}); choose another name", key=True)
+        if d["type"] == "adlsGen2" and d.get("credentials", "none") != "none":
+            report.add(path + ("credentials",), "R219", "ADLS Gen2 datastores take identity-based access only (or a "
+                                                        "service principal): remove credentials")
         if d["type"] == "fileShare" and d.get("credentials", "none") == "none":
             report.add(path + ("type",), "R219", "Azure ML reads file shares with an account key or SAS only; set "
                                                  "credentials: accountKey or sas (passed as a secure parameter)")
@@ -337,8 +372,9 @@ def _check_datastores(data: dict, report: _Report) -> None:
 
 def _check_operations(data: dict, report: _Report) -> None:
     if data.get("locks") == "ReadOnly":
-        report.add(("locks",), "R218", "a ReadOnly lock blocks writes Azure ML itself makes to its resources (keys, "
-                                       "compute scaling, managed network rules); prefer CanNotDelete", WARNING)
+        report.add(("locks",), "R218", "a ReadOnly lock makes every later deployment of this template fail "
+                                       "(ScopeLocked) and blocks writes Azure ML itself makes (keys, compute scaling, "
+                                       "managed network rules); use CanNotDelete")
     diag = data.get("diagnostics")
     ai = data.get("applicationInsights") or {}
     if diag is True and ("existing" in ai or (data.get("workspace") or {}).get("kind") == "Project"):
@@ -349,6 +385,37 @@ def _check_operations(data: dict, report: _Report) -> None:
         if ref is None or ref.type.lower() != "microsoft.operationalinsights/workspaces":
             report.add(("diagnostics", "logAnalytics"), "R203" if ref else "R202",
                        "expected the resource ID of a Log Analytics workspace (Microsoft.OperationalInsights/workspaces)")
+
+
+def _check_datastores_auth(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    storage = data.get("storage") or {}
+    if ws.get("systemDatastoresAuthMode") == "AccessKey" and "existing" not in storage and ws.get("kind") != "Project":
+        report.add(("workspace", "systemDatastoresAuthMode"), "R219",
+                   "the storage account amlgen creates has shared-key access off, so AccessKey datastores cannot sign "
+                   "in; use Identity (default) or UserDelegationSAS, or bring an existing storage account")
+
+
+def _check_compute_network(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    managed = (ws.get("managedNetwork") or {}).get("isolationMode", "Disabled") != "Disabled"
+    closed = ws.get("publicNetworkAccess") == "Disabled"
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if c.get("type") not in ("cluster", "instance"):
+            continue
+        path = ("computes", name)
+        if "subnet" in c:
+            ref = parse_resource_id(c["subnet"])
+            if ref is None or ref.type.lower() != "microsoft.network/virtualnetworks/subnets":
+                report.add(path + ("subnet",), "R203" if ref else "R202",
+                           "expected the resource ID of a subnet (Microsoft.Network/virtualNetworks/subnets)")
+            if managed:
+                report.add(path + ("subnet",), "R212", "with a managed network, computes run in it; remove 'subnet' "
+                                                       "(or set managedNetwork.isolationMode: Disabled)", key=True)
+        elif closed and not managed:
+            report.add(path, "R212", "the workspace is closed, so its computes get no public IP, which Azure ML allows "
+                                     "only inside a subnet: set 'subnet', or give the workspace a managed network",
+                       key=True)
 
 
 def check(doc: Document) -> list[Finding]:
@@ -364,6 +431,9 @@ def check(doc: Document) -> list[Finding]:
     _check_kind(doc.data, report)
     _check_identity(doc.data, report)
     _check_encryption(doc.data, report)
+    _check_encryption_identity(doc.data, report)
+    _check_compute_network(doc.data, report)
+    _check_datastores_auth(doc.data, report)
     _check_preview(doc.data, report)
     _check_attached(doc.data, report)
     _check_datastores(doc.data, report)

@@ -144,12 +144,14 @@ class WorkspaceSettings:
     datastores_auth_mode: str = "Identity"
     ip_allowlist: tuple[str, ...] = ()
     allow_role_assignment_on_rg: bool | None = None
+    network_acls: tuple[str, tuple[str, ...]] | None = None  # (default action, allowed CIDR ranges)
 
     @property
     def preview_properties(self) -> tuple[str, ...]:
         """The properties that exist only in a preview API version of the workspace."""
         used = (("ipAllowlist", bool(self.ip_allowlist)),
-                ("allowRoleAssignmentOnRG", self.allow_role_assignment_on_rg is not None))
+                ("allowRoleAssignmentOnRG", self.allow_role_assignment_on_rg is not None),
+                ("networkAcls", self.network_acls is not None))
         return tuple(name for name, on in used if on)
 
 
@@ -163,6 +165,7 @@ class ComputeCluster:
     idle_minutes: int
     subnet: str | None
     public_ip: bool
+    identity: UserIdentity | str | None = None  # "SystemAssigned", one of the workspace's user-assigned, or none
 
 
 @dataclass(frozen=True)
@@ -313,6 +316,8 @@ def build(data: dict, source: str) -> Spec:
         datastores_auth_mode=ws.get("systemDatastoresAuthMode", "Identity"),
         ip_allowlist=tuple(ws.get("ipAllowlist", ())),
         allow_role_assignment_on_rg=ws.get("allowRoleAssignmentOnRG"),
+        network_acls=(ws["networkAcls"]["defaultAction"], tuple(ws["networkAcls"].get("ipRules", ())))
+        if "networkAcls" in ws else None,
     )
     # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic.
     isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
@@ -325,7 +330,8 @@ def build(data: dict, source: str) -> Spec:
             computes.append(ComputeCluster(compute_name, c.get("vmSize", "Standard_DS3_v2"),
                                            c.get("priority", "Dedicated"), c.get("minNodes", 0),
                                            c.get("maxNodes", 4), c.get("idleMinutesBeforeScaleDown", 2),
-                                           c.get("subnet"), not isolated))
+                                           c.get("subnet"), not isolated,
+                                           by_key.get(c["identity"], c["identity"]) if "identity" in c else None))
         else:
             user = c.get("assignedUser")
             computes.append(ComputeInstance(compute_name, c.get("vmSize", "Standard_DS3_v2"),

@@ -212,6 +212,8 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "provisionNetworkNow": True if ws.managed_network and ws.managed_network.provision_now else None,
         "ipAllowlist": list(ws.ip_allowlist) or None,
         "allowRoleAssignmentOnRG": ws.allow_role_assignment_on_rg,
+        "networkAcls": {"defaultAction": ws.network_acls[0],
+                        "ipRules": [{"value": ip} for ip in ws.network_acls[1]]} if ws.network_acls else None,
     }, preview=bool(ws.preview_properties))
 
 
@@ -239,6 +241,14 @@ def _child_name(parent: str, child: str) -> Call:
     return Call("format", ("{0}/{1}", parent, child))
 
 
+def _compute_identity(identity: UserIdentity | str | None) -> dict | None:
+    if identity is None:
+        return None
+    if identity == "SystemAssigned":
+        return {"type": "SystemAssigned"}
+    return {"type": "UserAssigned", "userAssignedIdentities": {Ref(_identity_symbol(identity)): {}}}
+
+
 def _idle(minutes: int) -> str:
     return f"PT{minutes}M"
 
@@ -249,6 +259,7 @@ def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str) -> Re
     if isinstance(c, ComputeCluster):
         return Resource("compute-cluster", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                         _child_name(spec.name, c.name), {**common,
+                            "identity": _compute_identity(c.identity),
                             "vmSize": c.vm_size, "vmPriority": c.priority,
                             "enableNodePublicIp": c.public_ip,
                             "scaleSettings": {"minNodeCount": c.min_nodes, "maxNodeCount": c.max_nodes,

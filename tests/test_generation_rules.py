@@ -145,3 +145,27 @@ def test_subscription_template_creates_the_group_and_deploys_main_json_unchanged
 
 def test_without_a_resource_group_there_is_no_subscription_template():
     assert "subscription.json" not in pipeline.render_spec(model.build({"name": "churn-dev"}, "examples/t.yaml"))
+
+
+def test_a_cluster_can_run_as_a_user_assigned_identity_of_the_workspace():
+    uai = f"{SUB}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-jobs"
+    template, bicep, _ = _render({"name": "churn-dev",
+                                  "workspace": {"identity": {"type": "SystemAssigned,UserAssigned",
+                                                             "userAssigned": [{"existing": uai}]}},
+                                  "computes": {"cpu-cluster": {"type": "cluster", "identity": uai}}})
+    (cluster,) = [r for r in template["resources"] if r["type"].endswith("/computes")]
+    assert cluster["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}}
+    assert "'${identityIdJobs.id}': {}" in bicep
+
+
+def test_more_than_800_resources_is_a_finding_not_a_failed_deployment(tmp_path):
+    import yaml
+
+    from conftest import run_cli
+    spec = {"name": "huge", "roleAssignments": [
+        {"role": "Reader", "principalId": f"{i:08d}-1111-1111-1111-111111111111", "principalType": "User"}
+        for i in range(800)]}
+    (tmp_path / "huge.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
+    result = run_cli("validate", "huge.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "huge.yaml:1:1: R220 the template would hold 806 resources" in result.stdout

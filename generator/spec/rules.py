@@ -256,8 +256,12 @@ def _check_identity(data: dict, report: _Report) -> None:
         report.add(("workspace", "identity", "userAssigned"), "R217",
                    "user-assigned identities are listed but type is SystemAssigned; set type: "
                    "SystemAssigned,UserAssigned (or UserAssigned)", key=True)
+    compute_identities = [(("computes", name, "identity"), c.get("identity"))
+                          for name, c in sorted((data.get("computes") or {}).items())
+                          if c.get("identity") not in (None, "SystemAssigned")]
     for path, value in ((("workspace", "identity", "primary"), ident.get("primary")),
-                        (("workspace", "encryption", "identity"), (ws.get("encryption") or {}).get("identity"))):
+                        (("workspace", "encryption", "identity"), (ws.get("encryption") or {}).get("identity")),
+                        *compute_identities):
         if value is not None and value not in keys:
             report.add(path, "R217", f"'{value}' is not one of workspace.identity.userAssigned "
                                      f"({', '.join(map(str, keys)) or 'none listed'})")
@@ -315,7 +319,7 @@ def derived_or_given(data: dict, kind: str) -> str:
 
 def _check_preview(data: dict, report: _Report) -> None:
     ws = data.get("workspace") or {}
-    for prop in ("ipAllowlist", "allowRoleAssignmentOnRG"):
+    for prop in ("ipAllowlist", "allowRoleAssignmentOnRG", "networkAcls"):
         if prop in ws:
             report.add(("workspace", prop), "R216",
                        f"'{prop}' exists only in preview API versions: the workspace is emitted with "

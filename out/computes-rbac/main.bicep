@@ -129,7 +129,7 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
   }
 }
 
-resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
+resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-03-15-preview' = {
   name: 'churn-team'
   location: location
   tags: {
@@ -150,6 +150,14 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     applicationInsights: appInsights.id
     containerRegistry: registry.id
     publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Deny'
+      ipRules: [
+        {
+          value: '203.0.113.0/24'
+        }
+      ]
+    }
     imageBuildCompute: 'cpu-cluster'
     managedNetwork: {
       isolationMode: 'AllowInternetOutbound'
@@ -205,6 +213,9 @@ resource computeCpuCluster 'Microsoft.MachineLearningServices/workspaces/compute
   location: location
   tags: {
     team: 'data-science'
+  }
+  identity: {
+    type: 'SystemAssigned'
   }
   properties: {
     computeType: 'AmlCompute'

@@ -56,7 +56,7 @@ def main() -> None:
           f"validate one spec {one * 1000:.0f} ms ({one / floor:.2f}x)")
 
     from generator import config, output, pipeline
-    from generator.spec import load, schema
+    from generator.spec import load
 
     with tempfile.TemporaryDirectory() as tmp:
         specs, out = Path(tmp) / "specs", Path(tmp) / "out"

@@ -483,27 +483,12 @@ def test_write_config_writes_what_mlclient_from_config_reads(tmp_path):
 
 # -- the CLI: `amlgen what-if` and `amlgen deploy` -------------------------------------------------------------
 
-cli_core = pytest.importorskip("generator.cli")
-
-
-class CliRun:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
 @pytest.fixture
-def amlgen(standin, fake_credential, monkeypatch, capsys, tmp_path):
+def amlgen(standin, fake_credential, monkeypatch, run_main, tmp_path):
     """Run the real `amlgen` main() in-process against the stand-in: fake credential, stand-in CA and endpoint.
 
     The specs are generated into a temporary output folder first, so the tests do not depend on out/.
     """
-    import click
-
-    from generator import cli_deploy
-
-    group = click.Group("amlgen", commands=dict(cli_core.cli.commands))  # the core's group is not mutated
-    cli_deploy.register(group)
-    monkeypatch.setattr(cli_core, "cli", group)
     monkeypatch.setattr(deploy, "make_credential", lambda *args, **kwargs: fake_credential)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
     monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
@@ -511,16 +496,8 @@ def amlgen(standin, fake_credential, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(REPO)
     out = tmp_path / "out"
 
-    def run(*args: str) -> CliRun:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["amlgen", *args])
-        try:
-            cli_core.main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return CliRun(code, captured.out, captured.err)
+    def run(*args: str):
+        return run_main(*args)
 
     generated = run("generate", "examples/defaults.yaml", "examples/secure.yaml", "-o", str(out))
     assert generated.code == 0, generated.err

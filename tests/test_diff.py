@@ -13,12 +13,10 @@ import sys
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 
-import click
 import pytest
 
 from conftest import OUT, require, tree
-from generator import cli as cli_core
-from generator import cli_diff, config, diff, model, output, pipeline, report
+from generator import config, diff, model, output, pipeline, report
 
 CASES_DIR = Path(__file__).parent / "diff_cases"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "old").is_dir())
@@ -79,29 +77,12 @@ def trees(tmp_path_factory):
     return made
 
 
-class CliRun:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-
 @pytest.fixture
-def amlgen(monkeypatch, capsys):
-    """Run the real `amlgen` main() in-process, with `diff` registered on a copy of the command group."""
-    group = click.Group("amlgen", commands=dict(cli_core.cli.commands))
-    cli_diff.register(group)
-    monkeypatch.setattr(cli_core, "cli", group)
+def amlgen(run_main):
+    """Run the real `amlgen` main() in-process (diff comes through the real, lazy command group)."""
 
-    def run(*args: str, cwd: Path) -> CliRun:
-        monkeypatch.chdir(cwd)
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["amlgen", *args])
-        try:
-            cli_core.main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return CliRun(code, captured.out, captured.err)
+    def run(*args: str, cwd: Path):
+        return run_main(*args, cwd=cwd)
 
     return run
 
@@ -514,9 +495,9 @@ def test_base_outside_a_repository_is_a_usage_error(tmp_path, amlgen):
 
 
 def test_base_through_python_m_generator_style_subprocess(repo):
-    """The real entry point in a fresh interpreter: register() on the CLI group, then main()."""
+    """The real entry point in a fresh interpreter: the lazy command group loads diff, then main() runs it."""
     (repo / "specs" / "prod.yaml").write_text("name: churn-prod\nlocation: westeurope\n")
-    code = ("import sys, generator.cli as c; from generator import cli_diff; cli_diff.register(c.cli); "
+    code = ("import sys, generator.cli as c; "
             "sys.argv = ['amlgen', 'diff', '--base', 'HEAD', '--format', 'markdown']; c.main()")
     env = {k: v for k, v in os.environ.items() if k != "AMLGEN_DEBUG"}
     done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, env=env, timeout=60)

@@ -47,6 +47,7 @@ RULES: dict[str, str] = {
     "R218": "A lock or diagnostic setting that cannot work as asked.",
     "R219": "A datastore's settings do not fit its type, or the workspace's storage.",
     "R220": "The template would exceed an Azure Resource Manager limit.",
+    "R221": "A workspace closed to the public network that nobody can reach.",
 }
 
 

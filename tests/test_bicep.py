@@ -323,7 +323,8 @@ def _mutate_output_missing(arm, bicep):
 def _mutate_tag_unescaped(arm, bicep):
     # the ARM literal becomes an expression while the Bicep literal stays text
     for r in arm["resources"]:
-        r["tags"]["team"] = "[parameters('location')]"
+        if "tags" in r:  # zone groups and other child resources carry no tags
+            r["tags"]["team"] = "[parameters('location')]"
     bicep = bicep.replace("team: 'data-science'", "team: '[parameters(\\'location\\')]'")
     return arm, bicep
 

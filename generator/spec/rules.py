@@ -422,6 +422,20 @@ def _check_compute_network(data: dict, report: _Report) -> None:
                        key=True)
 
 
+def _check_reachable(data: dict, report: _Report) -> None:
+    ws = data.get("workspace") or {}
+    if ws.get("publicNetworkAccess") != "Disabled" or ws.get("kind") == "Project":
+        return
+    pe = data.get("privateEndpoints")
+    if not isinstance(pe, dict) or "workspace" not in pe.get("targets", ["workspace"]):
+        allowed = ws.get("ipAllowlist") or (ws.get("networkAcls") or {}).get("ipRules")
+        if not allowed:
+            report.add(("workspace", "publicNetworkAccess"), "R221",
+                       "the workspace is closed to the public network and has no private endpoint, so people reach "
+                       "it only through one you create elsewhere; add privateEndpoints (targets: [workspace])",
+                       WARNING)
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -438,6 +452,7 @@ def check(doc: Document) -> list[Finding]:
     _check_encryption_identity(doc.data, report)
     _check_compute_network(doc.data, report)
     _check_datastores_auth(doc.data, report)
+    _check_reachable(doc.data, report)
     _check_preview(doc.data, report)
     _check_attached(doc.data, report)
     _check_datastores(doc.data, report)

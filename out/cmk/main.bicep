@@ -227,6 +227,104 @@ resource computeCpuCluster 'Microsoft.MachineLearningServices/workspaces/compute
   }
 }
 
+resource peWorkspace 'Microsoft.Network/privateEndpoints@2025-07-01' = {
+  name: 'pe-claims-cmk-amlworkspace'
+  location: location
+  tags: {
+    dataClassification: 'confidential'
+    team: 'claims'
+  }
+  properties: {
+    subnet: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-claims/subnets/snet-private-endpoints'
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'claims-cmk-amlworkspace'
+        properties: {
+          privateLinkServiceId: workspace.id
+          groupIds: [
+            'amlworkspace'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZoneApiAzuremlMs 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.api.azureml.ms'
+  location: 'global'
+  tags: {
+    dataClassification: 'confidential'
+    team: 'claims'
+  }
+  properties: {}
+}
+
+resource dnsLinkApiAzuremlMs 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: dnsZoneApiAzuremlMs
+  name: 'link-vnet-claims'
+  location: 'global'
+  tags: {
+    dataClassification: 'confidential'
+    team: 'claims'
+  }
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-claims'
+    }
+  }
+}
+
+resource dnsZoneNotebooksAzureNet 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.notebooks.azure.net'
+  location: 'global'
+  tags: {
+    dataClassification: 'confidential'
+    team: 'claims'
+  }
+  properties: {}
+}
+
+resource dnsLinkNotebooksAzureNet 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: dnsZoneNotebooksAzureNet
+  name: 'link-vnet-claims'
+  location: 'global'
+  tags: {
+    dataClassification: 'confidential'
+    team: 'claims'
+  }
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-claims'
+    }
+  }
+}
+
+resource peWorkspaceDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
+  parent: peWorkspace
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'privatelink-api-azureml-ms'
+        properties: {
+          privateDnsZoneId: dnsZoneApiAzuremlMs.id
+        }
+      }
+      {
+        name: 'privatelink-notebooks-azure-net'
+        properties: {
+          privateDnsZoneId: dnsZoneNotebooksAzureNet.id
+        }
+      }
+    ]
+  }
+}
+
 @description('The workspace\'s name.')
 output workspaceName string = workspace.name
 

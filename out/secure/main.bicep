@@ -197,6 +197,339 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
   }
 }
 
+resource peWorkspace 'Microsoft.Network/privateEndpoints@2025-07-01' = {
+  name: 'pe-churn-prod-amlworkspace'
+  location: location
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    subnet: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-ml-private-endpoints'
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'churn-prod-amlworkspace'
+        properties: {
+          privateLinkServiceId: workspace.id
+          groupIds: [
+            'amlworkspace'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZoneApiAzuremlMs 'Microsoft.Network/privateDnsZones@2024-06-01' existing = {
+  name: 'privatelink.api.azureml.ms'
+  scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-dns')
+}
+
+resource dnsZoneNotebooksAzureNet 'Microsoft.Network/privateDnsZones@2024-06-01' existing = {
+  name: 'privatelink.notebooks.azure.net'
+  scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-dns')
+}
+
+resource peWorkspaceDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
+  parent: peWorkspace
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'privatelink-api-azureml-ms'
+        properties: {
+          privateDnsZoneId: dnsZoneApiAzuremlMs.id
+        }
+      }
+      {
+        name: 'privatelink-notebooks-azure-net'
+        properties: {
+          privateDnsZoneId: dnsZoneNotebooksAzureNet.id
+        }
+      }
+    ]
+  }
+}
+
+resource peStorageBlob 'Microsoft.Network/privateEndpoints@2025-07-01' = {
+  name: 'pe-stchurnprodv2t2hwfo-blob'
+  location: location
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    subnet: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-ml-private-endpoints'
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'stchurnprodv2t2hwfo-blob'
+        properties: {
+          privateLinkServiceId: storage.id
+          groupIds: [
+            'blob'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZoneBlobCoreWindowsNet 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.blob.core.windows.net'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {}
+}
+
+resource dnsLinkBlobCoreWindowsNet 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: dnsZoneBlobCoreWindowsNet
+  name: 'link-vnet-hub'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub'
+    }
+  }
+}
+
+resource peStorageBlobDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
+  parent: peStorageBlob
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'privatelink-blob-core-windows-net'
+        properties: {
+          privateDnsZoneId: dnsZoneBlobCoreWindowsNet.id
+        }
+      }
+    ]
+  }
+}
+
+resource peStorageFile 'Microsoft.Network/privateEndpoints@2025-07-01' = {
+  name: 'pe-stchurnprodv2t2hwfo-file'
+  location: location
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    subnet: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-ml-private-endpoints'
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'stchurnprodv2t2hwfo-file'
+        properties: {
+          privateLinkServiceId: storage.id
+          groupIds: [
+            'file'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZoneFileCoreWindowsNet 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.file.core.windows.net'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {}
+}
+
+resource dnsLinkFileCoreWindowsNet 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: dnsZoneFileCoreWindowsNet
+  name: 'link-vnet-hub'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub'
+    }
+  }
+}
+
+resource peStorageFileDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
+  parent: peStorageFile
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'privatelink-file-core-windows-net'
+        properties: {
+          privateDnsZoneId: dnsZoneFileCoreWindowsNet.id
+        }
+      }
+    ]
+  }
+}
+
+resource peKeyVault 'Microsoft.Network/privateEndpoints@2025-07-01' = {
+  name: 'pe-kv-churn-prod-v2t2hwfo-vault'
+  location: location
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    subnet: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-ml-private-endpoints'
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'kv-churn-prod-v2t2hwfo-vault'
+        properties: {
+          privateLinkServiceId: keyVault.id
+          groupIds: [
+            'vault'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZoneVaultcoreAzureNet 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.vaultcore.azure.net'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {}
+}
+
+resource dnsLinkVaultcoreAzureNet 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: dnsZoneVaultcoreAzureNet
+  name: 'link-vnet-hub'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub'
+    }
+  }
+}
+
+resource peKeyVaultDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
+  parent: peKeyVault
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'privatelink-vaultcore-azure-net'
+        properties: {
+          privateDnsZoneId: dnsZoneVaultcoreAzureNet.id
+        }
+      }
+    ]
+  }
+}
+
+resource peContainerRegistry 'Microsoft.Network/privateEndpoints@2025-07-01' = {
+  name: 'pe-crchurnprodv2t2hwfo-registry'
+  location: location
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    subnet: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-ml-private-endpoints'
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'crchurnprodv2t2hwfo-registry'
+        properties: {
+          privateLinkServiceId: registry.id
+          groupIds: [
+            'registry'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource dnsZoneAzurecrIo 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.azurecr.io'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {}
+}
+
+resource dnsLinkAzurecrIo 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: dnsZoneAzurecrIo
+  name: 'link-vnet-hub'
+  location: 'global'
+  tags: {
+    costCenter: '4711'
+    environment: 'prod'
+    team: 'data-science'
+  }
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub'
+    }
+  }
+}
+
+resource peContainerRegistryDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
+  parent: peContainerRegistry
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'privatelink-azurecr-io'
+        properties: {
+          privateDnsZoneId: dnsZoneAzurecrIo.id
+        }
+      }
+    ]
+  }
+}
+
 @description('The workspace\'s name.')
 output workspaceName string = workspace.name
 

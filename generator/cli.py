@@ -95,7 +95,7 @@ def generate(paths, out, check, prune, fmt):
     All or nothing: when any spec has an error, nothing is written.
     """
     cfg, spec_files, empty = _collect(paths, out)
-    result = pipeline.generate(spec_files, empty, pipeline.ReadmeOptions(cfg.output_label, cfg.readme_base_url))
+    result = pipeline.generate(spec_files, empty, pipeline.ReadmeOptions.of(cfg))
     if result.findings:
         _emit_findings(result.findings, fmt, sys.stderr)
     if not result.ok:

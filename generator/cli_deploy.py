@@ -26,7 +26,11 @@ def _azure_options(command):
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
         click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", required=True,
                      help="Subscription ID (default: $AZURE_SUBSCRIPTION_ID)."),
-        click.option("--resource-group", "-g", required=True, help="Resource group to deploy into."),
+        click.option("--resource-group", "-g", default=None,
+                     help="Resource group to deploy into (default: the spec's resourceGroup)."),
+        click.option("--attach-computes", is_flag=True,
+                     help="Attach the spec's existing computes (Kubernetes, Databricks, Synapse): once, on the "
+                          "deployment that first attaches them (sets the attachComputes parameter)."),
         click.option("-o", "--output", "out", type=click.Path(file_okay=False),
                      help="Output folder the specs were generated into (default: [tool.amlgen] output, else ./out)."),
         click.option("--from-output", is_flag=True,
@@ -57,15 +61,29 @@ class _Job:
     out_folder: str
 
 
-def _targets(paths, out, resource_group, from_output, location=None) -> tuple[list[_Job], str | None]:
+def _group_for(spec, resource_group: str | None, label: str) -> str:
+    """-g, or the spec's resourceGroup; the two must agree (subscription.json creates the spec's group)."""
+    wanted = getattr(spec, "resource_group", None)
+    if resource_group and wanted and resource_group.lower() != wanted.lower():
+        raise UsageError(f"{label} says resourceGroup: {wanted}, but -g names {resource_group}: deploy it where the "
+                         "spec says, or change the spec")
+    group = resource_group or wanted
+    if not group:
+        raise UsageError(f"{label} names no resourceGroup: pass -g/--resource-group")
+    return group
+
+
+def _targets(paths, out, resource_group, from_output, location=None,
+             attach: bool = False) -> tuple[list[_Job], str | None]:
     """One DeployTarget per spec: the template generated in memory, after checking out/ holds the same bytes."""
     cfg, wanted = config.resolve(tuple(paths), out)
     spec_files, empty = config.discover(wanted, cfg)
     if empty:
         raise UsageError(f"{config.display(empty[0])}: this folder holds no spec files (*.yaml, *.yml)")
-    result = pipeline.validate(spec_files) if from_output else pipeline.generate(spec_files)
+    result = (pipeline.validate(spec_files) if from_output
+              else pipeline.generate(spec_files, empty, pipeline.ReadmeOptions.of(cfg)))
     if not result.ok:
-        click.echo(format_text(result.findings), err=True, nl=False)
+        _echo(format_text(result.findings), err=True, nl=False)
         raise SpecError([f for f in result.findings if f.severity == "error"])
     shown = config.display(cfg.output)
     jobs, clouds = [], set()
@@ -90,11 +108,16 @@ def _targets(paths, out, resource_group, from_output, location=None) -> tuple[li
             files = {rel.split("/")[-1]: text for rel, text in mine.items()}
         parameters = json.loads(files.get("main.parameters.json") or "{}")
         template = json.loads(files["main.json"])
-        _fill_secure_parameters(template, parameters, config.display(item.spec_file.path))
+        label = config.display(item.spec_file.path)
+        _fill_secure_parameters(template, parameters, label)
+        if attach:
+            if "attachComputes" not in template.get("parameters", {}):
+                raise UsageError(f"{label} attaches no computes: drop --attach-computes")
+            parameters.setdefault("parameters", {})["attachComputes"] = {"value": True}
         spec = item.spec
         jobs.append(_Job(deploy.DeployTarget(
             label=config.display(item.spec_file.path), template=template,
-            parameters=parameters, resource_group=resource_group, workspace_name=spec.name,
+            parameters=parameters, resource_group=_group_for(spec, resource_group, label), workspace_name=spec.name,
             location=location or spec.location), folder))
         clouds.add(getattr(spec, "cloud", None))
     clouds.discard(None)
@@ -104,6 +127,18 @@ def _targets(paths, out, resource_group, from_output, location=None) -> tuple[li
 
 
 SECRET_ENV_PREFIX = "AMLGEN_SECRET_"
+_SECRETS: set[str] = set()  # the secure values of this run: never printed (Azure's what-if can echo them back)
+
+
+def _redact(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _echo(message="", **kwargs) -> None:
+    """click.echo for everything these commands print: secure values replaced by ***."""
+    click.echo(_redact(str(message)), **kwargs)
 
 
 def _fill_secure_parameters(template: dict, parameters: dict, label: str) -> None:
@@ -116,12 +151,27 @@ def _fill_secure_parameters(template: dict, parameters: dict, label: str) -> Non
             env = SECRET_ENV_PREFIX + name.upper()
             if env in os.environ:
                 value = os.environ[env]
+                if len(value) >= 4:  # shorter values would redact ordinary words
+                    _SECRETS.add(value)
                 values[name] = {"value": json.loads(value) if spec["type"].lower() == "secureobject" else value}
             elif "defaultValue" not in spec:
                 missing.append(env)
     if missing:
         raise UsageError(f"{label} needs secure parameter values: set {', '.join(missing)} in the environment "
                          "(they are never written to a file or printed)")
+
+
+def _one_spec_per_group_in_complete_mode(jobs: list[_Job], complete: bool) -> None:
+    """Complete mode deletes what a template does not name: two specs in one group would delete each other."""
+    if not complete:
+        return
+    seen: dict[str, str] = {}
+    for job in jobs:
+        other = seen.setdefault(job.target.resource_group.lower(), job.target.label)
+        if other != job.target.label:
+            raise UsageError(f"--complete with {other} and {job.target.label} in the same resource group "
+                             f"{job.target.resource_group}: each would delete the other's resources; deploy them "
+                             "without --complete, or into separate groups")
 
 
 class _Printer:
@@ -143,11 +193,11 @@ class _Printer:
         else:
             line = f"  {prefix}{rtype} {name}: {state}"
         with self._lock:
-            click.echo(line, err=True)
+            _echo(line, err=True)
 
     def retry(self, message: str) -> None:
         with self._lock:
-            click.echo(f"  retry: {message}", err=True)
+            _echo(f"  retry: {message}", err=True)
 
 
 def _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer) -> deploy.ArmConnection:
@@ -181,13 +231,14 @@ def _summary_json(summary: deploy.WhatIfSummary) -> dict:
 @_azure_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-unchanged", is_flag=True, help="List resources without changes too.")
-def what_if_command(paths, subscription, resource_group, out, from_output, auth, cloud, arm_endpoint, complete,
-                    parallel, polling_interval, verbose, fmt, show_unchanged):
+def what_if_command(paths, subscription, resource_group, attach_computes, out, from_output, auth, cloud,
+                    arm_endpoint, complete, parallel, polling_interval, verbose, fmt, show_unchanged):
     """Show what deploying the specs would change in Azure, per resource; changes nothing, exits 0.
 
     Read-only properties the service echoes back (provisioningState, etag, principalId, ...) are left out.
     """
-    jobs, spec_cloud = _targets(paths, out, resource_group, from_output)
+    jobs, spec_cloud = _targets(paths, out, resource_group, from_output, attach=attach_computes)
+    _one_spec_per_group_in_complete_mode(jobs, complete)
     printer = _Printer(len(jobs) > 1)
     conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
     mode = "Complete" if complete else "Incremental"
@@ -198,12 +249,12 @@ def what_if_command(paths, subscription, resource_group, out, from_output, auth,
     if fmt == "json":
         doc = {job.target.label: ({"error": str(r)} if isinstance(r, DeployError) else _summary_json(r))
                for job, r in zip(jobs, results)}
-        click.echo(json.dumps(doc, indent=2, default=str))
+        _echo(json.dumps(doc, indent=2, default=str))
     else:
         for job, result in zip(jobs, results):
             if len(jobs) > 1:
-                click.echo(f"== {job.target.label} -> {resource_group}/{job.target.deployment_name}")
-            click.echo(f"error: {result}" if isinstance(result, DeployError)
+                _echo(f"== {job.target.label} -> {job.target.resource_group}/{job.target.deployment_name}")
+            _echo(f"error: {result}" if isinstance(result, DeployError)
                        else deploy.format_what_if(result, show_unchanged=show_unchanged))
     sys.exit(1 if failures else 0)
 
@@ -217,9 +268,9 @@ def what_if_command(paths, subscription, resource_group, out, from_output, auth,
 @click.option("--write-config", type=click.Path(), default=None,
               help="After success, write the workspace's config.json (for MLClient.from_config() and `az ml`) "
                    "here; with several specs, a folder that gets <spec>/config.json.")
-def deploy_command(paths, subscription, resource_group, out, from_output, auth, cloud, arm_endpoint, complete,
-                   parallel, polling_interval, verbose, create_resource_group, location, yes, no_wait,
-                   write_config):
+def deploy_command(paths, subscription, resource_group, attach_computes, out, from_output, auth, cloud,
+                   arm_endpoint, complete, parallel, polling_interval, verbose, create_resource_group, location, yes,
+                   no_wait, write_config):
     """Deploy the generated templates: preflight, what-if, confirm, deploy, print outputs.
 
     Incremental mode: nothing the template does not name is touched. --complete deletes the rest, after a
@@ -228,43 +279,46 @@ def deploy_command(paths, subscription, resource_group, out, from_output, auth, 
     """
     if no_wait and write_config:
         raise UsageError("--write-config needs the deployment to finish: drop --no-wait")
-    jobs, spec_cloud = _targets(paths, out, resource_group, from_output, location)
+    if not yes and not sys.stdin.isatty():  # before anything is created or asked of Azure
+        raise UsageError("no terminal to confirm on: pass --yes to deploy without a prompt")
+    jobs, spec_cloud = _targets(paths, out, resource_group, from_output, location, attach=attach_computes)
+    _one_spec_per_group_in_complete_mode(jobs, complete)
     many = len(jobs) > 1
     printer = _Printer(many)
     conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
     mode = "Complete" if complete else "Incremental"
 
     if create_resource_group:
-        first = jobs[0].target
-        if deploy.ensure_resource_group(first, conn, location or first.location):
-            printer.progress(first.label, "Microsoft.Resources/resourceGroups", resource_group, "Created")
+        for group, job in {j.target.resource_group.lower(): j for j in jobs}.items():
+            target = job.target
+            if deploy.ensure_resource_group(target, conn, location or target.location):
+                printer.progress(target.label, "Microsoft.Resources/resourceGroups", target.resource_group, "Created")
 
     previews = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=True)
     ready: list[_Job] = []
     early: dict[int, deploy.TargetResult] = {}
     for index, (job, preview) in enumerate(zip(jobs, previews)):
         if many:
-            click.echo(f"== {job.target.label} -> {resource_group}/{job.target.deployment_name}")
+            _echo(f"== {job.target.label} -> {job.target.resource_group}/{job.target.deployment_name}")
         if isinstance(preview, DeployError):
             if not many:
                 raise preview
-            click.echo(f"error: {preview}")
-            early[index] = deploy.TargetResult(job.target.label, job.target.deployment_name, resource_group,
+            _echo(f"error: {preview}")
+            early[index] = deploy.TargetResult(job.target.label, job.target.deployment_name, job.target.resource_group,
                                                False, "Failed", 0.0, str(preview))
             continue
-        click.echo(deploy.format_what_if(preview))
+        _echo(deploy.format_what_if(preview))
         if preview.deletions:
-            click.echo(f"Complete mode DELETES {len(preview.deletions)} resource(s) the template does not name:")
+            _echo(f"Complete mode DELETES {len(preview.deletions)} resource(s) the template does not name:")
             for change in preview.deletions:
-                click.echo(f"  - {change.resource_id}")
+                _echo(f"  - {change.resource_id}")
         ready.append(job)
 
     if ready and not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("no terminal to confirm on: pass --yes to deploy without a prompt")
         what = "DELETING the resources listed above" if any(
             isinstance(p, deploy.WhatIfSummary) and p.deletions for p in previews) else "the changes above"
-        click.confirm(f"Deploy {len(ready)} spec(s) to {resource_group}, {what}?", abort=True, err=True)
+        groups = ", ".join(sorted({job.target.resource_group for job in ready}))
+        click.confirm(f"Deploy {len(ready)} spec(s) to {groups}, {what}?", abort=True, err=True)
 
     options = dict(mode=mode, preflight=False, wait=not no_wait, polling_interval=polling_interval)
     results: dict[int, deploy.TargetResult] = dict(early)
@@ -272,7 +326,7 @@ def deploy_command(paths, subscription, resource_group, out, from_output, auth, 
         target = jobs[0].target
         result = deploy.deploy(target, conn,
                                progress=lambda t, n, s: printer.progress(target.label, t, n, s), **options)
-        results[0] = deploy.TargetResult(target.label, target.deployment_name, resource_group, True, result.state,
+        results[0] = deploy.TargetResult(target.label, target.deployment_name, target.resource_group, True, result.state,
                                          result.duration, None, result.outputs)
     elif ready:
         indexes = [jobs.index(job) for job in ready]
@@ -283,23 +337,43 @@ def deploy_command(paths, subscription, resource_group, out, from_output, auth, 
 
     for job, result in zip(jobs, ordered):
         if result.state == "Accepted":
-            click.echo(f"{job.target.label}: accepted; follow it with: {job.target.follow_command()}", err=True)
+            _echo(f"{job.target.label}: accepted; follow it with: {job.target.follow_command()}", err=True)
         elif result.ok:
             if many:
-                click.echo(f"== outputs of {job.target.label}")
+                _echo(f"== outputs of {job.target.label}")
             for key, value in result.outputs.items():
-                click.echo(f"{key} = {value if isinstance(value, str) else json.dumps(value)}")
+                _echo(f"{key} = {value if isinstance(value, str) else json.dumps(value)}")
             if write_config:
                 where = Path(write_config) / job.out_folder / "config.json" if many else Path(write_config)
-                written = deploy.write_config(where, subscription, resource_group, job.target.workspace_name)
-                click.echo(f"wrote {config.display(written.resolve())}", err=True)
+                written = deploy.write_config(where, subscription, job.target.resource_group,
+                                              job.target.workspace_name)
+                _echo(f"wrote {config.display(written.resolve())}", err=True)
     if many:
-        click.echo(deploy.format_results(ordered), err=True)
+        _echo(deploy.format_results(ordered), err=True)
     failed = [r for r in ordered if not r.ok]
     if failed:
         raise DeployError(f"{len(failed)} of {len(ordered)} deployment(s) failed") if many else DeployError(
             failed[0].error or "deployment failed")
     sys.exit(0)
+
+
+def _redacting(command: click.Command) -> click.Command:
+    """Errors leave these commands with secure values replaced too (Azure's messages can quote them)."""
+    callback = command.callback
+
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except DeployError as exc:
+            exc.args = (_redact(str(exc)),)
+            raise
+
+    command.callback = run
+    return command
+
+
+_redacting(what_if_command)
+_redacting(deploy_command)
 
 
 def register(group: click.Group) -> None:

@@ -114,13 +114,14 @@ def base_report(ref: str, paths: tuple[str, ...], out: str | None) -> report.Rep
     check_ref(root, ref)
     cfg, targets = config.resolve(paths, out)
     work_files, empty = config.discover(targets, cfg)
-    work = pipeline.generate(work_files, empty)
+    readme = pipeline.ReadmeOptions.of(cfg)  # the same bytes `amlgen generate` writes, README included
+    work = pipeline.generate(work_files, empty, readme)
     with tempfile.TemporaryDirectory(prefix="amlgen-diff-") as tmp:
         folder = Path(tmp).resolve()
         base_targets = specs_at(ref, root, targets, folder)
         roots = tuple(folder / r.relative_to(root) for r in cfg.spec_roots if r.is_relative_to(root))
         base_files, _ = config.discover(base_targets, config.Config(roots, cfg.output, cfg.origin))
-        base = pipeline.generate(base_files)  # a folder without specs at REF is no error: nothing to compare
+        base = pipeline.generate(base_files, (), readme)  # a folder without specs at REF is no error
         base_findings = _relabel(base.findings, folder, ref)
     failed = _fail_on_findings(base_findings, ref)
     failed = _fail_on_findings(work.findings, WORKING_TREE) or failed

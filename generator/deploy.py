@@ -491,30 +491,29 @@ def _failed_operations(operations: Iterable[Mapping[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------------------------------------------
 # What-if
 
-# Read-only properties the service echoes back: any change to them is noise, whatever its type.
+# Properties only the service sets: any change to them is noise, whatever its type.
 _READ_ONLY = frozenset(p.lower() for p in (
     "provisioningState", "etag", "creationTime", "createdAt", "createdOn", "creationDate", "timeCreated",
     "lastModifiedAt", "lastModifiedTime", "lastModifiedOn", "lastModifiedBy", "lastModifiedByType", "createdBy",
     "createdByType", "systemData", "keyCreationTime", "lastEnabledTime", "primaryEndpoints", "secondaryEndpoints",
     "primaryLocation", "secondaryLocation", "statusOfPrimary", "statusOfSecondary", "privateLinkCount",
-    "serviceProvisionedResourceGroup", "discoveryUrl", "mlFlowTrackingUri", "notebookInfo", "workspaceId",
-    "vaultUri", "loginServer", "customerId", "AppId", "ApplicationId", "InstrumentationKey", "ConnectionString",
-    "storageHnsEnabled", "tenantId", "principalId", "clientId",
+    "serviceProvisionedResourceGroup", "discoveryUrl", "mlFlowTrackingUri", "notebookInfo", "vaultUri",
+    "loginServer", "customerId", "AppId", "ApplicationId", "InstrumentationKey", "ConnectionString",
+    "storageHnsEnabled",
 ))
-# ...except where a template sets them: these paths are real input and stay visible.
-_USER_SET = (
-    re.compile(r"^properties\.tenantid$", re.I),  # Key Vault's tenant
-    re.compile(r"^properties\.principalid$", re.I),  # a role assignment's principal
-)
+# Names the service echoes back (a Delete: the template does not set them) but a template can also set (a
+# diagnostic setting's workspaceId, a vault's tenantId, a role's principalId, an assigned user's tenantId): a
+# Create or Modify of one of these is real input and stays visible.
+_ECHOED = frozenset(p.lower() for p in ("workspaceId", "tenantId", "principalId", "clientId"))
 
 
 def _is_noise(path: str, change: str) -> bool:
     if change == "NoEffect":
         return True
-    if any(p.match(path) for p in _USER_SET):
-        return False
     segments = [re.sub(r"\[.*?\]", "", s).lower() for s in path.split(".")]
-    return path.lower() == "id" or any(s in _READ_ONLY for s in segments)
+    if path.lower() == "id" or any(s in _READ_ONLY for s in segments):
+        return True
+    return change == "Delete" and any(s in _ECHOED for s in segments)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from generator.roles import BUILT_IN_ROLES
 
 TEMPLATE = "main.json"
 PARAMETERS = "main.parameters.json"
-DIFF_FILES = (TEMPLATE, PARAMETERS)
+SUBSCRIPTION = "subscription.json"  # only its resource group is compared: the rest is main.json again
+DIFF_FILES = (TEMPLATE, PARAMETERS, SUBSCRIPTION)
 
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -71,6 +72,15 @@ WARNINGS = {
     "D002": "resource holding data removed",
     "D003": "workspace renamed",
     "D004": "location changed",
+    "D005": "removed resource stays in Azure",
+    "D006": "resource group changed",
+}
+
+# Resources that an incremental deployment leaves in place when the template stops naming them, and what that
+# means (data holders are D002).
+LINGERING = {
+    "Microsoft.Authorization/roleAssignments": "the principal keeps this access",
+    "Microsoft.MachineLearningServices/workspaces/computes": "it keeps running and, for instances, billing",
 }
 
 # Paths (as segment tuples) Azure fixes when a resource is created: a change at or below one is refused.
@@ -366,6 +376,15 @@ def _split(files: dict[str, str]) -> dict[str, dict[str, str]]:
     return folders
 
 
+def _resource_group(text: str | None, where: str) -> str | None:
+    """The resource group a subscription.json creates (None without one)."""
+    if text is None:
+        return None
+    groups = [r.get("name") for r in _parse(text, where).get("resources", [])
+              if isinstance(r, dict) and r.get("type") == "Microsoft.Resources/resourceGroups"]
+    return groups[0] if groups else None
+
+
 def _parse(text: str | None, where: str) -> dict:
     if text is None:
         return {}
@@ -523,6 +542,11 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
         return {k: (v["value"] if isinstance(v, dict) and "value" in v else v) for k, v in entries.items()}
 
     ws.parameters = compare(values(old_params), values(new_params)) if old_files and new_files else []
+    old_group = _resource_group((old_files or {}).get(SUBSCRIPTION), f"{old_label}/{folder}/{SUBSCRIPTION}")
+    new_group = _resource_group((new_files or {}).get(SUBSCRIPTION), f"{new_label}/{folder}/{SUBSCRIPTION}")
+    if old_files and new_files and old_group != new_group:
+        ws.parameters += compare({"resourceGroup": old_group} if old_group else {},
+                                 {"resourceGroup": new_group} if new_group else {})
     if old_files and new_files:
         ws.template = compare({k: v for k, v in old_template.items() if k != "resources"},
                               {k: v for k, v in new_template.items() if k != "resources"})
@@ -562,7 +586,19 @@ def _warn(ws: WorkspaceDiff) -> None:
                 "D004", f"location changes from {before} to {after}: Azure cannot move existing resources to another "
                         "region; where the region differs, the deployment fails for every resource that already exists",
                 path="location"))
+    for change in ws.parameters:
+        if change.segments == ("resourceGroup",) and change.old is not MISSING and change.new is not MISSING:
+            ws.warnings.append(DiffWarning(
+                "D006", f"the spec moves from resource group {change.old} to {change.new}: subscription.json then "
+                        f"creates the workspace again in {change.new} (globally unique names collide with the ones "
+                        f"in {change.old}); move the resources first (az resource move) or keep the group",
+                path="resourceGroup"))
     for rdiff in ws.resources:
+        if rdiff.status == "removed" and rdiff.type in LINGERING and ws.status == "changed":
+            ws.warnings.append(DiffWarning(
+                "D005", f"{type_noun(rdiff.type)} '{rdiff.display or rdiff.name}' is no longer in the template, but "
+                        f"an incremental deployment leaves it in Azure: {LINGERING[rdiff.type]}; delete it "
+                        "deliberately (or deploy with --complete)", rdiff.type, rdiff.name))
         for change in rdiff.changes:
             reason = _create_only(rdiff, change)
             if reason:

@@ -103,6 +103,11 @@ class ReadmeOptions:
     output: str = "out"
     raw_base_url: str | None = None
 
+    @classmethod
+    def of(cls, cfg) -> "ReadmeOptions":
+        """The options a configuration (generator.config.Config) sets: every command generates the same bytes."""
+        return cls(cfg.output_label, cfg.readme_base_url)
+
 
 def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptions = ReadmeOptions()) -> dict[str, str]:
     """Every file amlgen writes for one spec, by name inside its output folder."""

@@ -499,7 +499,7 @@ def amlgen(standin, fake_credential, monkeypatch, run_main, tmp_path):
     def run(*args: str):
         return run_main(*args)
 
-    generated = run("generate", "examples/defaults.yaml", "examples/secure.yaml", "-o", str(out))
+    generated = run("generate", "examples/defaults.yaml", "examples/private-network.yaml", "-o", str(out))
     assert generated.code == 0, generated.err
     run.out = out
     run.azure = ("-s", SUBSCRIPTION, "-g", "rg-ml", "-o", str(out), "--polling-interval", "0.01")
@@ -631,16 +631,17 @@ def test_cli_parallel_deploys_concurrently_and_one_failure_does_not_stop_the_oth
 
     standin.server.fail_next_deployment(deployment="amlgen-churn-dev")
     began = time.monotonic()
-    done = amlgen("deploy", "examples/defaults.yaml", "examples/secure.yaml", *amlgen.azure, "--yes",
+    done = amlgen("deploy", "examples/defaults.yaml", "examples/private-network.yaml", *amlgen.azure, "--yes",
                   "--parallel", "2")
     wall = time.monotonic() - began
 
     assert done.code == 1
     table = [line.split() for line in done.err.splitlines() if line.startswith("examples/")]
     assert [row[:4] for row in table[:2]] == [["examples/defaults.yaml", "rg-ml", "amlgen-churn-dev", "Failed"],
-                                              ["examples/secure.yaml", "rg-ml", "amlgen-churn-prod", "Succeeded"]]
+                                              ["examples/private-network.yaml", "rg-ml", "amlgen-fraud-private",
+                                               "Succeeded"]]
     assert "amlgen: 1 of 2 deployment(s) failed" in done.err
-    assert "workspaceName = churn-prod" in done.out
+    assert "workspaceName = fraud-private" in done.out
     assert wall < 1.6 * single, f"2 specs at --parallel 2 took {wall:.2f} s, one took {single:.2f} s"
 
 
@@ -662,3 +663,84 @@ def test_cli_uses_the_spec_cloud_for_scope_and_authority_unless_told_otherwise(a
 
     assert amlgen("what-if", str(spec), *amlgen.azure, "--cloud", "AzureChinaCloud").code == 0
     assert fake_credential.scopes[-1] == ("https://management.chinacloudapi.cn/.default",)
+
+
+def test_cli_deploys_into_the_spec_resource_group_and_refuses_another(amlgen, standin):
+    """A spec with resourceGroup: goes there without -g; -g naming another group is a usage error."""
+    standin.server.groups[(SUBSCRIPTION, "rg-churn-prod")] = {"name": "rg-churn-prod", "location": "westeurope"}
+    assert amlgen("generate", "examples/secure.yaml", "-o", str(amlgen.out)).code == 0
+    azure = [a for a in amlgen.azure]
+    at = azure.index("-g")
+    without_group = azure[:at] + azure[at + 2:]
+    done = amlgen("deploy", "examples/secure.yaml", *without_group, "--yes")
+    assert done.code == 0, done.err
+    assert any(r.method == "PUT" and "/resourcegroups/rg-churn-prod/" in r.path.lower() for r in standin.server.requests)
+    refused = amlgen("deploy", "examples/secure.yaml", *amlgen.azure, "--yes")
+    assert refused.code == 2 and "resourceGroup: rg-churn-prod, but -g names rg-ml" in refused.err
+
+
+def test_cli_complete_mode_refuses_two_specs_in_one_group(amlgen, standin):
+    with_group(standin)
+    done = amlgen("deploy", "examples/defaults.yaml", "examples/private-network.yaml", *amlgen.azure, "--yes",
+                  "--complete")
+    assert done.code == 2 and "each would delete the other's resources" in done.err
+    assert not [r for r in standin.server.requests if r.method == "PUT" and "/deployments/" in r.path]
+
+
+def test_cli_never_prints_a_secure_value(amlgen, standin, monkeypatch, tmp_path):
+    """Azure's what-if can echo secure parameter values back: amlgen replaces them before printing."""
+    secret = "sup3r-secret-account-key=="
+    spec = tmp_path / "specs" / "keys.yaml"
+    spec.parent.mkdir()
+    spec.write_text("name: churn-keys\ndatastores:\n  legacy:\n    type: fileShare\n    fileShare: reports\n"
+                    "    credentials: accountKey\n    account: /subscriptions/00000000-0000-0000-0000-000000000000/"
+                    "resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st\n")
+    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
+    with_group(standin)
+    missing = amlgen("what-if", str(spec), *amlgen.azure)
+    assert missing.code == 2 and "AMLGEN_SECRET_DATASTORELEGACYACCOUNTKEY" in missing.err
+    monkeypatch.setenv("AMLGEN_SECRET_DATASTORELEGACYACCOUNTKEY", secret)
+    from generator import deploy as deploy_module
+    real = deploy_module.format_what_if
+    monkeypatch.setattr(deploy_module, "format_what_if", lambda summary, **kw: real(summary, **kw) + f"\nkey: {secret}")
+    done = amlgen("deploy", str(spec), *amlgen.azure, "--yes")
+    assert done.code == 0, done.err
+    assert secret not in done.out + done.err and "key: ***" in done.out
+    sent = [r for r in standin.server.requests if r.method == "PUT" and "/deployments/" in r.path]
+    assert secret in str(sent[-1].body)  # it does reach Azure, in the request body only
+
+
+def test_what_if_keeps_a_real_change_to_a_property_the_service_also_echoes():
+    """workspaceId of a diagnostic setting, tenantId of an assigned user: a Modify is input, an echo is a Delete."""
+    result = {"status": "Succeeded", "properties": {"changes": [
+        {"changeType": "Modify", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/"
+                                               "diagnosticSettings/send-to-log-analytics",
+         "delta": [{"path": "properties.workspaceId", "propertyChangeType": "Modify", "before": "/a", "after": "/b"}]},
+        {"changeType": "Modify", "resourceId": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Insights/"
+                                               "components/appi",
+         "delta": [{"path": "properties.TenantId", "propertyChangeType": "Delete", "before": "t"},
+                   {"path": "properties.provisioningState", "propertyChangeType": "Modify",
+                    "before": "Succeeded", "after": "Updating"}]},
+    ]}}
+    summary = deploy.summarise_what_if(result)
+    kinds = {c.resource_id.rsplit("/", 1)[-1]: c.change_type for c in summary.changes}
+    assert kinds == {"send-to-log-analytics": "Modify", "appi": "NoChange"}
+    (diag,) = [c for c in summary.changes if c.change_type == "Modify"]
+    assert [d.path for d in diag.deltas] == ["properties.workspaceId"]
+
+
+def test_cli_attach_computes_sets_the_parameter_and_refuses_a_spec_without_attached_computes(amlgen, standin,
+                                                                                             tmp_path):
+    with_group(standin)
+    none = amlgen("what-if", "examples/defaults.yaml", *amlgen.azure, "--attach-computes")
+    assert none.code == 2 and "attaches no computes" in none.err
+    spec = tmp_path / "specs" / "aks.yaml"
+    spec.parent.mkdir()
+    spec.write_text("name: churn-aks\ncomputes:\n  aks-ml:\n    type: kubernetes\n    resourceId: /subscriptions/"
+                    "00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/"
+                    "managedClusters/aks\n")
+    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
+    done = amlgen("what-if", str(spec), *amlgen.azure, "--attach-computes")
+    assert done.code == 0, done.err
+    (sent,) = [r for r in standin.server.requests if r.method == "POST" and r.path.lower().endswith("/whatif")][-1:]
+    assert sent.body["properties"]["parameters"]["attachComputes"] == {"value": True}

@@ -544,3 +544,31 @@ def test_workspace_readme_has_a_deploy_button_with_a_raw_base_url():
             "Microsoft.Template/uri/https%3A%2F%2Fexample.com%2Forg%2Frepo%2Fmain%2Fout%2Fsecure%2Fmain.json)") in text
     assert "| Storage account | `stdatalake` |" in text  # the private endpoint's target, an existing resource
     assert "private (public access disabled)" in text
+
+
+def _generated_tree(spec: dict, folder: str = "dev") -> dict[str, str]:
+    return {f"{folder}/{name}": text
+            for name, text in pipeline.render_spec(model.build(spec, "examples/dev.yaml")).items()}
+
+
+def test_a_role_assignment_given_to_another_principal_warns_that_the_old_one_keeps_access():
+    base = {"name": "churn-dev", "roleAssignments": [
+        {"role": "Reader", "principalId": "33333333-3333-3333-3333-333333333333", "principalType": "User"}]}
+    moved = {**base, "roleAssignments": [{**base["roleAssignments"][0],
+                                          "principalId": "44444444-4444-4444-4444-444444444444"}]}
+    (ws,) = diff.diff_trees(_generated_tree(base), _generated_tree(moved)).workspaces
+    assert [(r.status, r.type) for r in ws.resources] == [("added", "Microsoft.Authorization/roleAssignments"),
+                                                         ("removed", "Microsoft.Authorization/roleAssignments")]
+    assert [w.code for w in ws.warnings] == ["D005"]
+    assert "the principal keeps this access" in ws.warnings[0].message
+
+
+def test_moving_a_spec_to_another_resource_group_warns_and_adding_one_does_not():
+    plain = {"name": "churn-dev"}
+    first = {**plain, "resourceGroup": "rg-one"}
+    second = {**plain, "resourceGroup": "rg-two"}
+    (added,) = diff.diff_trees(_generated_tree(plain), _generated_tree(first)).workspaces
+    assert [c.path for c in added.parameters] == ["resourceGroup"] and added.warnings == []
+    (moved,) = diff.diff_trees(_generated_tree(first), _generated_tree(second)).workspaces
+    assert [w.code for w in moved.warnings] == ["D006"]
+    assert "rg-one to rg-two" in moved.warnings[0].message

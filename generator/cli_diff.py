@@ -165,8 +165,8 @@ def diff_command(paths, base, out, fmt):
         if out is not None:
             raise click.UsageError("--output goes with --base (it names the output folder to check)")
         for given in paths:
-            if not Path(given).is_dir():
-                raise click.UsageError(f"{given}: not a folder of generated templates")
+            if not Path(given).is_dir() or not any(Path(given).rglob(diff.TEMPLATE)):
+                raise click.UsageError(f"{given}: not a folder of generated templates (no */{diff.TEMPLATE} in it)")
         result = diff.diff_folders(Path(paths[0]), Path(paths[1]), paths[0], paths[1])
     else:
         result = base_report(base, tuple(paths), out)

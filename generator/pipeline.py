@@ -119,7 +119,7 @@ def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptio
         "main.bicep": bicep_render.render_template(p),
         "main.bicepparam": bicep_render.render_parameters(p),
         "README.md": report.workspace_readme(template, parameters, spec.source, folder or spec.name,
-                                             readme.raw_base_url, readme.output),
+                                             readme.raw_base_url, readme.output, spec.resource_group),
     }
     if spec.resource_group:
         sub = plan.build_subscription(spec, p)

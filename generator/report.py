@@ -314,7 +314,7 @@ def _workspace_resource(template: dict) -> dict | None:
 
 
 def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
-                     raw_base_url: str | None = None, output: str = "out") -> str:
+                     raw_base_url: str | None = None, output: str = "out", resource_group: str | None = None) -> str:
     """out/<folder>/README.md: what the workspace contains, its diagram, and the ways to create it.
 
     `source` is the spec as the template's metadata names it, `output` the output folder as the commands should
@@ -341,8 +341,17 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
         out += ["", "Existing resources it uses (referenced by ID, not created or changed):", "",
                 "| Resource | Name |", "| --- | --- |"]
         out += [f"| {type_label(n.type)} | {_code(n.name)} |" for n in existing]
-    out += ["", "```mermaid", mermaid(graph), "```", "", "## Create it", "",
-            "Any of these deploys the same template into an existing resource group (`RG`).", ""]
+    group = resource_group or "RG"
+    out += ["", "```mermaid", mermaid(graph), "```", "", "## Create it", ""]
+    if resource_group:
+        out += [f"The spec names its resource group, `{resource_group}`: `subscription.json` (or `subscription.bicep`) "
+                "creates it and deploys the workspace into it, at subscription scope:", "", "```sh",
+                f"az deployment sub create --location {_text(location) if location else 'LOCATION'} "
+                f"--template-file {output.rstrip('/')}/{folder}/subscription.json "
+                f"--parameters @{output.rstrip('/')}/{folder}/main.parameters.json", "```", "",
+                f"Once `{resource_group}` exists, any of these deploys the same template into it.", ""]
+    else:
+        out += ["Any of these deploys the same template into an existing resource group (`RG`).", ""]
     if raw_base_url:
         template_url = f"{raw_base_url.rstrip('/')}/{folder}/main.json"
         out += ["**Azure portal**:", "",
@@ -352,13 +361,14 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
                 "`main.json`, then *Edit parameters* > *Load file*: `main.parameters.json`.", ""]
     here = f"{output.rstrip('/')}/{folder}"
     out += ["**Azure CLI**:", "", "```sh",
-            f"az deployment group create --resource-group RG --template-file {here}/main.json "
+            f"az deployment group create --resource-group {group} --template-file {here}/main.json "
             f"--parameters @{here}/main.parameters.json",
             f"# or the Bicep: --template-file {here}/main.bicep --parameters {here}/main.bicepparam",
             "```", "", "**Azure PowerShell**:", "", "```powershell",
-            f"New-AzResourceGroupDeployment -ResourceGroupName RG -TemplateFile {here}/main.json "
+            f"New-AzResourceGroupDeployment -ResourceGroupName {group} -TemplateFile {here}/main.json "
             f"-TemplateParameterFile {here}/main.parameters.json",
             "```", "", f"**amlgen** (checks that `{output.rstrip('/')}/` is up to date, shows a what-if, asks before "
             "deploying):", "",
-            "```sh", f"amlgen deploy {source} --subscription SUBSCRIPTION_ID --resource-group RG", "```"]
+            "```sh", f"amlgen deploy {source} --subscription SUBSCRIPTION_ID"
+            + ("" if resource_group else " --resource-group RG"), "```"]
     return "\n".join(out) + "\n"

@@ -244,9 +244,9 @@ def what_if_command(paths, subscription, resource_group, attach_computes, out, f
     mode = "Complete" if complete else "Incremental"
     results = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=False)
     failures = [r for r in results if isinstance(r, DeployError)]
-    if len(jobs) == 1 and failures:
+    if len(jobs) == 1 and failures and fmt != "json":
         raise failures[0]
-    if fmt == "json":
+    if fmt == "json":  # a failed spec is an "error" entry: stdout always holds one JSON document
         doc = {job.target.label: ({"error": str(r)} if isinstance(r, DeployError) else _summary_json(r))
                for job, r in zip(jobs, results)}
         _echo(json.dumps(doc, indent=2, default=str))
@@ -318,7 +318,8 @@ def deploy_command(paths, subscription, resource_group, attach_computes, out, fr
         what = "DELETING the resources listed above" if any(
             isinstance(p, deploy.WhatIfSummary) and p.deletions for p in previews) else "the changes above"
         groups = ", ".join(sorted({job.target.resource_group for job in ready}))
-        click.confirm(f"Deploy {len(ready)} spec(s) to {groups}, {what}?", abort=True, err=True)
+        if not click.confirm(f"Deploy {len(ready)} spec(s) to {groups}, {what}?", err=True):
+            raise DeployError("nothing deployed: the deployment was declined")
 
     options = dict(mode=mode, preflight=False, wait=not no_wait, polling_interval=polling_interval)
     results: dict[int, deploy.TargetResult] = dict(early)

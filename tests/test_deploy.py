@@ -744,3 +744,13 @@ def test_cli_attach_computes_sets_the_parameter_and_refuses_a_spec_without_attac
     assert done.code == 0, done.err
     (sent,) = [r for r in standin.server.requests if r.method == "POST" and r.path.lower().endswith("/whatif")][-1:]
     assert sent.body["properties"]["parameters"]["attachComputes"] == {"value": True}
+
+
+def test_cli_what_if_json_reports_a_failed_spec_as_json(amlgen, standin):
+    """stdout always holds one JSON document, also when the only spec's what-if fails (exit 1)."""
+    with_group(standin)
+    standin.server.unauthorized(times=1)
+    done = amlgen("what-if", "examples/defaults.yaml", *amlgen.azure, "--format", "json")
+    assert done.code == 1
+    report = json.loads(done.out)
+    assert list(report) == ["examples/defaults.yaml"] and "InvalidAuthenticationToken" in report["examples/defaults.yaml"]["error"]

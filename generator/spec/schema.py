@@ -135,8 +135,11 @@ def _findings_for(error, doc: Document, out: list[Finding]) -> None:
         # A choice of a few words or a mapping (containerRegistry: settings or false; privateDnsZones: create,
         # none or zone IDs). Report what is wrong inside the mapping when a mapping was given.
         if isinstance(error.instance, dict):
+            # the mapping branch's errors: everything inside the mapping, and what the mapping itself breaks
+            # (not "is not false" / "is not one of create, none" from the other branches)
+            depth = len(error.absolute_path)
             for sub in error.context:
-                if sub.validator not in ("const", "type", "enum"):
+                if len(sub.absolute_path) > depth or sub.validator not in ("const", "type", "enum"):
                     _findings_for(sub, doc, out)
             return
         words = [_describe(v) for branch in error.validator_value

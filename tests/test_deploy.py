@@ -44,6 +44,15 @@ def with_group(standin, rg: str = "rg-ml") -> None:
 
 # -- success ---------------------------------------------------------------------------------------------------
 
+def _spec(amlgen, tmp_path, name: str, text: str):
+    """Write a spec under tmp_path/specs and generate it into the fixture's output folder."""
+    spec = tmp_path / "specs" / name
+    spec.parent.mkdir(exist_ok=True)
+    spec.write_text(text)
+    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
+    return spec
+
+
 def test_deploy_creates_group_reports_progress_and_returns_outputs(standin, arm, fake_credential):
     standin.server.polls_to_finish, standin.server.min_running = 2, 0.15
     events: list[tuple[str, str, str]] = []
@@ -649,10 +658,7 @@ def test_cli_uses_the_spec_cloud_for_scope_and_authority_unless_told_otherwise(a
                                                                                 monkeypatch, tmp_path):
     asked = []
     monkeypatch.setattr(deploy, "make_credential", lambda auth, **kw: asked.append((auth, kw)) or fake_credential)
-    spec = tmp_path / "specs" / "gov.yaml"
-    spec.parent.mkdir()
-    spec.write_text("name: churn-gov\ncloud: AzureUSGovernment\nlocation: usgovvirginia\n")
-    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
+    spec = _spec(amlgen, tmp_path, "gov.yaml", "name: churn-gov\ncloud: AzureUSGovernment\nlocation: usgovvirginia\n")
     with_group(standin)
 
     done = amlgen("what-if", str(spec), *amlgen.azure, "--auth", "env")
@@ -690,12 +696,9 @@ def test_cli_complete_mode_refuses_two_specs_in_one_group(amlgen, standin):
 def test_cli_never_prints_a_secure_value(amlgen, standin, monkeypatch, tmp_path):
     """Azure's what-if can echo secure parameter values back: amlgen replaces them before printing."""
     secret = "sup3r-secret-account-key=="
-    spec = tmp_path / "specs" / "keys.yaml"
-    spec.parent.mkdir()
-    spec.write_text("name: churn-keys\ndatastores:\n  legacy:\n    type: fileShare\n    fileShare: reports\n"
+    spec = _spec(amlgen, tmp_path, "keys.yaml", "name: churn-keys\ndatastores:\n  legacy:\n    type: fileShare\n    fileShare: reports\n"
                     "    credentials: accountKey\n    account: /subscriptions/00000000-0000-0000-0000-000000000000/"
                     "resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st\n")
-    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
     with_group(standin)
     missing = amlgen("what-if", str(spec), *amlgen.azure)
     assert missing.code == 2 and "AMLGEN_SECRET_DATASTORELEGACYACCOUNTKEY" in missing.err
@@ -734,12 +737,9 @@ def test_cli_attach_computes_sets_the_parameter_and_refuses_a_spec_without_attac
     with_group(standin)
     none = amlgen("what-if", "examples/defaults.yaml", *amlgen.azure, "--attach-computes")
     assert none.code == 2 and "attaches no computes" in none.err
-    spec = tmp_path / "specs" / "aks.yaml"
-    spec.parent.mkdir()
-    spec.write_text("name: churn-aks\ncomputes:\n  aks-ml:\n    type: kubernetes\n    resourceId: /subscriptions/"
+    spec = _spec(amlgen, tmp_path, "aks.yaml", "name: churn-aks\ncomputes:\n  aks-ml:\n    type: kubernetes\n    resourceId: /subscriptions/"
                     "00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/"
                     "managedClusters/aks\n")
-    assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
     done = amlgen("what-if", str(spec), *amlgen.azure, "--attach-computes")
     assert done.code == 0, done.err
     (sent,) = [r for r in standin.server.requests if r.method == "POST" and r.path.lower().endswith("/whatif")][-1:]

@@ -9,7 +9,7 @@ import click
 
 from generator import __version__, config, output, pipeline
 from generator.errors import AmlgenError
-from generator.findings import format_json, format_sarif, format_text
+from generator.findings import format_json, format_rules, format_sarif, format_text
 from generator.spec import extends
 
 FORMATS = click.Choice(["text", "json", "sarif"])
@@ -132,6 +132,14 @@ def generate(paths, out, check, prune, fmt):
                 click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
     click.echo(f"{len(result.checked)} spec(s), {len(written)} file(s) changed, "
                f"{len(result.files) - len(written)} unchanged in {shown}/", err=True)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json for scripts.")
+def rules(fmt):
+    """List every finding's rule: ID, level, what it checks, and the Microsoft source of the behaviour."""
+    sys.stdout.write(format_rules(fmt))
 
 
 def main() -> None:

@@ -8,46 +8,85 @@ from dataclasses import asdict, dataclass
 ERROR = "error"
 WARNING = "warning"
 
+LEARN = "https://learn.microsoft.com/azure/"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One entry of the catalogue: what the rule checks, the severity it reports at, and where Microsoft (or
+    the format) states the behaviour it encodes, like cfn-lint's source_url. `amlgen rules` prints the table."""
+
+    summary: str
+    source: str
+    level: str = ERROR  # error | warning | "error, warning" (the rule bundles checks of both kinds)
+
+
+def _learn(path: str) -> str:
+    return LEARN + path
+
+
 # Stable rule IDs. The letter says the stage that found it: L = loading the file, S = the JSON Schema,
 # R = the semantic rules. Never renumber one: CI configurations and SARIF baselines refer to them.
-RULES: dict[str, str] = {
-    "L001": "The file is not valid YAML.",
-    "L002": "A key is written twice in the same mapping.",
-    "L003": "The file is empty.",
-    "L004": "The spec is not a mapping of keys to values.",
-    "L005": "A folder holds no spec files.",
-    "L006": "The file cannot be read.",
-    "L007": "Two spec files would write the same output folder.",
-    "L008": "A spec extends a file that does not exist or cannot be used as a base.",
-    "L009": "A chain of extends comes back to a file already in it.",
-    "L010": "A chain of extends is more than 5 files deep.",
-    "S101": "A key is not part of the spec.",
-    "S102": "A value has the wrong type.",
-    "S103": "A required key is missing.",
-    "S104": "A value is not one of the allowed values.",
-    "S105": "A value does not have the required form.",
-    "S106": "A value is too long, too short, too small or too large.",
-    "S107": "A value breaks a rule of the spec's schema.",
-    "R201": "A resource name breaks Azure's naming rules for its type.",
-    "R202": "An existing-resource ID is not a well-formed Azure resource ID.",
-    "R203": "An existing-resource ID names a resource of the wrong type.",
-    "R204": "A SKU the workspace cannot use.",
-    "R205": "A managed-network outbound rule is not allowed by the isolation mode.",
-    "R206": "A setting conflicts with bringing an existing resource.",
-    "R207": "A dependent resource cannot be closed to the public network with its SKU.",
-    "R208": "A container registry behind a private network needs an image build compute.",
-    "R210": "A role is neither a built-in role name nor a role definition GUID.",
-    "R211": "A role assignment's scope is a resource the spec does not create.",
-    "R212": "A compute's settings contradict each other or the workspace's.",
-    "R213": "A private endpoint is asked for a resource the spec does not create, or cannot have one.",
-    "R214": "Customer-managed key encryption is set up in a way Azure refuses (or cannot be checked).",
-    "R215": "A setting does not fit the workspace's kind (Default, Hub, Project, FeatureStore).",
-    "R216": "A property exists only in a preview API version: the workspace uses that version.",
-    "R217": "The workspace identity settings contradict each other.",
-    "R218": "A lock or diagnostic setting that cannot work as asked.",
-    "R219": "A datastore's settings do not fit its type, or the workspace's storage.",
-    "R220": "The template would exceed an Azure Resource Manager limit.",
-    "R221": "A workspace closed to the public network that nobody can reach.",
+RULES: dict[str, Rule] = {
+    "L001": Rule("The file is not valid YAML.", "https://yaml.org/spec/1.2.2/"),
+    "L002": Rule("A key is written twice in the same mapping.",
+                 "https://yaml.org/spec/1.2.2/#mapping (keys of a mapping are unique)"),
+    "L003": Rule("The file is empty.", "schemas/workspace.schema.json (name is required)"),
+    "L004": Rule("The spec is not a mapping of keys to values.", "schemas/workspace.schema.json"),
+    "L005": Rule("A folder holds no spec files.", "README.md (amlgen generate PATHS)"),
+    "L006": Rule("The file cannot be read.", "README.md (amlgen generate PATHS)"),
+    "L007": Rule("Two spec files would write the same output folder.", "README.md (out/ mirrors the spec folders)"),
+    "L008": Rule("A spec extends a file that does not exist or cannot be used as a base.",
+                 "README.md (Environments: extends and base)"),
+    "L009": Rule("A chain of extends comes back to a file already in it.", "README.md (Environments: extends and base)"),
+    "L010": Rule("A chain of extends is more than 5 files deep.", "README.md (Environments: extends and base)"),
+    "S101": Rule("A key is not part of the spec.", "schemas/workspace.schema.json"),
+    "S102": Rule("A value has the wrong type.", "schemas/workspace.schema.json"),
+    "S103": Rule("A required key is missing.", "schemas/workspace.schema.json"),
+    "S104": Rule("A value is not one of the allowed values.", "schemas/workspace.schema.json"),
+    "S105": Rule("A value does not have the required form.", "schemas/workspace.schema.json"),
+    "S106": Rule("A value is too long, too short, too small or too large.", "schemas/workspace.schema.json"),
+    "S107": Rule("A value breaks a rule of the spec's schema.", "schemas/workspace.schema.json"),
+    "R201": Rule("A resource name breaks Azure's naming rules for its type.",
+                 _learn("azure-resource-manager/management/resource-name-rules")),
+    "R202": Rule("An existing-resource ID is not a well-formed Azure resource ID.",
+                 _learn("azure-resource-manager/templates/template-functions-resource#resourceid")),
+    "R203": Rule("An existing-resource ID names a resource of the wrong type.",
+                 _learn("azure-resource-manager/templates/template-functions-resource#resourceid")),
+    "R204": Rule("A SKU the workspace cannot use.",
+                 _learn("machine-learning/concept-workspace#associated-resources")),
+    "R205": Rule("A managed-network outbound rule is not allowed by the isolation mode.",
+                 _learn("machine-learning/how-to-managed-network"), "error, warning"),
+    "R206": Rule("A setting conflicts with bringing an existing resource.",
+                 _learn("machine-learning/how-to-create-workspace-template")),
+    "R207": Rule("A dependent resource cannot be closed to the public network with its SKU.",
+                 _learn("container-registry/container-registry-private-link")),
+    "R208": Rule("A container registry behind a private network needs an image build compute.",
+                 _learn("machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr"), WARNING),
+    "R210": Rule("A role is neither a built-in role name nor a role definition GUID.",
+                 _learn("role-based-access-control/built-in-roles")),
+    "R211": Rule("A role assignment's scope is a resource the spec does not create.",
+                 _learn("role-based-access-control/role-assignments-template")),
+    "R212": Rule("A compute's settings contradict each other or the workspace's.",
+                 _learn("machine-learning/how-to-create-attach-compute-cluster"), "error, warning"),
+    "R213": Rule("A private endpoint is asked for a resource the spec does not create, or cannot have one.",
+                 _learn("machine-learning/how-to-configure-private-link")),
+    "R214": Rule("Customer-managed key encryption is set up in a way Azure refuses (or cannot be checked).",
+                 _learn("machine-learning/how-to-setup-customer-managed-keys"), "error, warning"),
+    "R215": Rule("A setting does not fit the workspace's kind (Default, Hub, Project, FeatureStore).",
+                 _learn("machine-learning/concept-hub-workspace")),
+    "R216": Rule("A property exists only in a preview API version: the workspace uses that version.",
+                 _learn("templates/microsoft.machinelearningservices/workspaces"), WARNING),
+    "R217": Rule("The workspace identity settings contradict each other.",
+                 _learn("machine-learning/how-to-identity-based-service-authentication")),
+    "R218": Rule("A lock or diagnostic setting that cannot work as asked.",
+                 _learn("azure-resource-manager/management/lock-resources#considerations-before-applying-your-locks")),
+    "R219": Rule("A datastore's settings do not fit its type, or the workspace's storage.",
+                 _learn("machine-learning/how-to-datastore")),
+    "R220": Rule("The template would exceed an Azure Resource Manager limit.",
+                 _learn("azure-resource-manager/templates/best-practices#template-limits")),
+    "R221": Rule("A workspace closed to the public network that nobody can reach.",
+                 _learn("machine-learning/how-to-configure-private-link"), WARNING),
 }
 
 
@@ -111,9 +150,24 @@ def format_sarif(findings, tool_version: str) -> str:
                 "name": "amlgen",
                 "version": tool_version,
                 "informationUri": "https://github.com/amlgen/amlgen",
-                "rules": [{"id": r, "shortDescription": {"text": RULES[r]}} for r in used],
+                "rules": [{"id": r, "shortDescription": {"text": RULES[r].summary}, **_help_uri(RULES[r].source)}
+                          for r in used],
             }},
             "results": results,
         }],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def _help_uri(source: str) -> dict:
+    """SARIF's helpUri must be a URI: only web sources are given (repository paths stay in `amlgen rules`)."""
+    return {"helpUri": source.split(" ", 1)[0]} if source.startswith("https://") else {}
+
+
+def format_rules(fmt: str = "text") -> str:
+    """The rule catalogue: ID, level, one line, source (`amlgen rules`)."""
+    if fmt == "json":
+        return json.dumps([{"id": rid, "level": r.level, "summary": r.summary, "source": r.source}
+                           for rid, r in RULES.items()], indent=2) + "\n"
+    width = max(len(r.level) for r in RULES.values())
+    return "".join(f"{rid}  {r.level:<{width}}  {r.summary}\n      source: {r.source}\n" for rid, r in RULES.items())

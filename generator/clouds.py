@@ -40,10 +40,21 @@ PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-# The storage endpoint suffix datastores name (accountName.blob.<suffix>).
+# The storage endpoint suffix of each cloud (accountName.blob.<suffix>): what the template's
+# environment().suffixes.storage is there. Templates use environment(); the spec's zone names use this.
 STORAGE_SUFFIX = {"AzureCloud": "core.windows.net", "AzureUSGovernment": "core.usgovcloudapi.net",
                   "AzureChinaCloud": "core.chinacloudapi.cn"}
+
+# Zones whose name is the storage suffix behind a fixed label: templates build them with format() from
+# environment().suffixes.storage (arm-ttk "DeploymentTemplate Must Not Contain Hardcoded Uri"). The other zones
+# (api.azureml.ms, notebooks, vaultcore, azurecr) have no environment() suffix and stay literal, per cloud.
+STORAGE_ZONE_GROUPS = {"blob": "privatelink.blob.{0}", "file": "privatelink.file.{0}"}
 
 
 def dns_zones(cloud: str, group_id: str) -> tuple[str, ...]:
     return PRIVATE_DNS_ZONES[cloud][group_id]
+
+
+def needed_dns_zones(cloud: str, group_ids) -> list[str]:
+    """Every zone the private endpoints of these group IDs need, in first-needed order."""
+    return list(dict.fromkeys(zone for group in group_ids for zone in dns_zones(cloud, group)))

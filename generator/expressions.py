@@ -29,12 +29,20 @@ class TenantId(Expr):
 @dataclass(frozen=True)
 class Ref(Expr):
     """A property of another resource of the same template, by its symbol: `id`, `name`, `principalId`
-    (of its system-assigned identity) or `resource` (the resource itself: a Bicep `parent` or `scope`; its ID
-    in ARM). A reference to a resource the template declares creates the dependency (ARM dependsOn,
+    (of its system-assigned identity), `location` (of a resource declared `existing`, read at deployment) or
+    `resource` (the resource itself: a Bicep `parent` or `scope`; its ID in ARM). A reference to a resource the template declares creates the dependency (ARM dependsOn,
     implicit in Bicep)."""
 
     symbol: str
     attr: str = "id"
+
+
+@dataclass(frozen=True)
+class Environment(Expr):
+    """A property of the cloud being deployed to, `environment().<path>`: host name suffixes come from here
+    (arm-ttk's "DeploymentTemplate Must Not Contain Hardcoded Uri"), so one template serves every cloud."""
+
+    path: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,9 @@ RULES: dict[str, Rule] = {
                  _learn("azure-resource-manager/templates/best-practices#template-limits")),
     "R221": Rule("A workspace closed to the public network that nobody can reach.",
                  _learn("machine-learning/how-to-configure-private-link"), WARNING),
+    "R222": Rule("Private endpoints without an explicit, complete choice of their private DNS zones.",
+                 _learn("dns/private-dns-virtual-network-links") + " (a network links to one zone of a name); "
+                 + _learn("private-link/private-endpoint-dns-integration")),
 }
 
 

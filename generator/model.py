@@ -214,7 +214,9 @@ class RoleAssignment:
 class PrivateEndpoints:
     subnet: str
     targets: tuple[str, ...]  # workspace | storageBlob | storageFile | keyVault | containerRegistry
-    dns: str | dict  # "create" | "none" | {zone name: existing zone ID} (zones not listed are created)
+    dns: str | dict  # "create" | "none" | {zone name: existing zone ID or "create"} (every needed zone listed)
+    resource_group: str | None = None  # where the endpoints deploy; None: the subnet's resource group
+    location: str | None = None  # None: the virtual network's region, read at deployment
 
 
 @dataclass(frozen=True)
@@ -373,8 +375,10 @@ def build(data: dict, source: str) -> Spec:
         creatable += ["keyVault"] if isinstance(key_vault, KeyVault) else []
         creatable += ["containerRegistry"] if isinstance(registry, ContainerRegistry) else []
         targets = tuple(pe.get("targets", creatable))
-        dns = pe.get("privateDnsZones", "create")
-        private_endpoints = PrivateEndpoints(pe["subnet"], targets, dict(sorted(dns.items())) if isinstance(dns, dict) else dns)
+        dns = pe["privateDnsZones"]  # required by rule R222: no default, a network's DNS is the spec's choice
+        private_endpoints = PrivateEndpoints(pe["subnet"], targets,
+                                             dict(sorted(dns.items())) if isinstance(dns, dict) else dns,
+                                             pe.get("resourceGroup"), pe.get("location"))
 
     datastores = tuple(
         Datastore(ds_name, d["type"], parse_resource_id(d["account"]), d.get("container") or d.get("fileShare"),

@@ -92,6 +92,12 @@ def deployment_name(workspace_name: str) -> str:
     return name
 
 
+def module_deployment_name(workspace_name: str, module: str) -> str:
+    """The stable name of a nested deployment (a Bicep module) of a workspace's template, e.g. its private
+    endpoints deployed into the network's resource group: unique per workspace there, at most 64 characters."""
+    return deployment_name(f"{workspace_name}-{module}")
+
+
 # --- resource IDs --------------------------------------------------------------------------------------
 
 _ID = re.compile(
@@ -108,6 +114,7 @@ class ResourceId:
     resource_group: str
     type: str  # e.g. Microsoft.Storage/storageAccounts (child types joined with '/')
     name: str  # the last name segment
+    names: tuple[str, ...] = ()  # every name segment, parent first (a subnet: the network's, then its own)
 
 
 def parse_resource_id(text: str) -> ResourceId | None:
@@ -119,7 +126,7 @@ def parse_resource_id(text: str) -> ResourceId | None:
         return None
     types = parts[0::2]
     names = parts[1::2]
-    return ResourceId(text, m["sub"], m["rg"], m["ns"] + "/" + "/".join(types), names[-1])
+    return ResourceId(text, m["sub"], m["rg"], m["ns"] + "/" + "/".join(types), names[-1], tuple(names))
 
 
 ID_FORM = "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/<namespace>/<type>/<name>"

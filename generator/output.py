@@ -10,9 +10,11 @@ from pathlib import Path
 
 from generator.arm.render import GENERATED_BY
 
-# The files amlgen owns in an output folder: only these are compared, reported stale, or pruned.
+# The files amlgen owns in an output folder: only these are compared, reported stale, or pruned. Bicep
+# modules (nested deployments, e.g. private endpoints in the network's resource group) sit in modules/*.bicep.
 OWNED_NAMES = ("main.json", "main.parameters.json", "main.bicep", "main.bicepparam", "README.md",
                "subscription.json", "subscription.bicep")
+MODULES = "modules"
 
 
 @dataclass
@@ -40,8 +42,10 @@ def owned_files(out_dir: Path) -> list[str]:
     if not out_dir.is_dir():
         return []
     folders = {p.parent for p in out_dir.rglob("main.json") if _generated_folder(p.parent)}
-    return sorted(p.relative_to(out_dir).as_posix() for folder in folders for p in folder.iterdir()
-                  if p.is_file() and p.name in OWNED_NAMES)
+    owned = {p for folder in folders for p in folder.iterdir() if p.is_file() and p.name in OWNED_NAMES}
+    owned |= {p for folder in folders if (folder / MODULES).is_dir() for p in (folder / MODULES).iterdir()
+              if p.is_file() and p.suffix == ".bicep"}
+    return sorted(p.relative_to(out_dir).as_posix() for p in owned)
 
 
 def _read(path: Path) -> str | None:

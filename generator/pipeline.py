@@ -121,6 +121,9 @@ def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptio
         "README.md": report.workspace_readme(template, parameters, spec.source, folder or spec.name,
                                              readme.raw_base_url, readme.output, spec.resource_group),
     }
+    for r in p.resources:  # nested deployments: a Bicep module file each, beside main.bicep
+        if r.module is not None:
+            files[r.values["path"]] = bicep_render.render_template(r.module)
     if spec.resource_group:
         sub = plan.build_subscription(spec, p)
         files["subscription.json"] = arm_render.dumps(arm_render.render_template(sub, nested=template))

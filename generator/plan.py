@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator.apiversions import api_version
 import re
 
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Param, Ref, ResourceGroupId,
-                                   ResourceGroupLocation, ResourceGroupScope, TenantId, references)
-from generator.clouds import STORAGE_SUFFIX, dns_zones
+from generator.apiversions import api_version
+from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Param, Ref,
+                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId, references)
+from generator.clouds import STORAGE_ZONE_GROUPS, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
                              RoleAssignment, Spec, StorageAccount, UserIdentity)
-from generator.naming import deployment_name, parse_resource_id
-from generator.naming import ResourceId
+from generator.naming import ResourceId, deployment_name, module_deployment_name, parse_resource_id
 
 LOCATION = Param("location")
 
@@ -30,6 +29,7 @@ class Resource:
     values: dict = field(default_factory=dict)
     existing: ResourceId | None = None  # declared for reference only (Bicep `existing`); ARM uses the ID
     preview: bool = False  # a preview-only property is set: use the type's preview API version
+    module: "Plan | None" = None  # a nested deployment's own template (ARM: inline; Bicep: a module file)
 
     @property
     def api_version(self) -> str:
@@ -73,6 +73,15 @@ class Plan:
     parameters: tuple[Parameter, ...]
     outputs: tuple[Output, ...]
     scope: str = "resourceGroup"  # or "subscription"
+
+
+def resource_id(text: str | None) -> Call | None:
+    """An ID the spec gives, as resourceId() of its parts: templates never carry literal resource IDs
+    (arm-ttk "IDs Should Be Derived From ResourceIDs"), and the parts stay readable in a diff."""
+    if text is None:
+        return None
+    ref = parse_resource_id(text)
+    return Call("resourceId", (ref.subscription, ref.resource_group, ref.type, *ref.names))
 
 
 def _tags(spec: Spec) -> dict | None:
@@ -143,7 +152,7 @@ def _managed_network(mn: ManagedNetwork | None) -> dict | None:
                 "action": "Allow"}}
         else:
             rules[rule.name] = {"type": "PrivateEndpoint", "category": "UserDefined", "destination": {
-                "serviceResourceId": rule.resource_id, "subresourceTarget": rule.subresource,
+                "serviceResourceId": resource_id(rule.resource_id), "subresourceTarget": rule.subresource,
                 "sparkEnabled": rule.spark_enabled}}
     out: dict = {"isolationMode": mn.isolation_mode}
     if mn.firewall_sku and mn.isolation_mode == "AllowOnlyApprovedOutbound":
@@ -165,6 +174,18 @@ def _workspace_identity(spec: Spec) -> dict:
     return out
 
 
+_KEY_URI = re.compile(r"^https://(?P<vault>[^./]+)\.vault\.[^/]+/(?P<rest>keys/.+)$")
+
+
+def _key_uri(uri: str) -> object:
+    """A key URI with the vault host from the template's environment (arm-ttk: no hard-coded hosts):
+    https://<vault><environment().suffixes.keyvaultDns>/keys/<name>[/<version>]."""
+    m = _KEY_URI.match(uri)
+    if m is None:
+        return uri
+    return Call("format", ("https://{0}{1}/{2}", m["vault"], Environment(("suffixes", "keyvaultDns")), m["rest"]))
+
+
 def _encryption(spec: Spec) -> dict | None:
     enc = spec.workspace.encryption
     if enc is None:
@@ -172,7 +193,7 @@ def _encryption(spec: Spec) -> dict | None:
     return {
         "status": "Enabled",
         "keyVaultProperties": {
-            "keyVaultArmId": enc.key_vault, "keyIdentifier": enc.key_uri,
+            "keyVaultArmId": resource_id(enc.key_vault), "keyIdentifier": _key_uri(enc.key_uri),
             "identityClientId": Ref(_identity_symbol(enc.identity), "clientId") if enc.identity else None,
         },
         "identity": {"userAssignedIdentity": Ref(_identity_symbol(enc.identity))} if enc.identity else None,
@@ -187,7 +208,7 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "identity": _workspace_identity(spec),
         "primaryUserAssignedIdentity": Ref(_identity_symbol(ws.identity.primary)) if ws.identity.primary else None,
         "friendlyName": ws.friendly_name, "description": ws.description,
-        "hubResourceId": ws.hub,
+        "hubResourceId": resource_id(ws.hub),
         "storageAccount": Ref("storage") if spec.storage else None,
         "keyVault": Ref("keyVault") if spec.key_vault else None,
         "applicationInsights": Ref("appInsights") if has_insights else None,
@@ -197,7 +218,7 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "managedNetwork": _managed_network(ws.managed_network),
         "hbiWorkspace": ws.hbi,
         "serverlessComputeSettings": {
-            "serverlessComputeCustomSubnet": ws.serverless.subnet,
+            "serverlessComputeCustomSubnet": resource_id(ws.serverless.subnet),
             "serverlessComputeNoPublicIP": ws.serverless.no_public_ip,
         } if ws.serverless else None,
         "encryption": _encryption(spec),
@@ -255,7 +276,7 @@ def _idle(minutes: int) -> str:
 
 def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str) -> Resource:
     common = {"parent": Ref("workspace", "resource"), "childName": c.name, "location": LOCATION,
-              "tags": _tags(spec), "subnet": {"id": c.subnet} if c.subnet else None}
+              "tags": _tags(spec), "subnet": {"id": resource_id(c.subnet)} if c.subnet else None}
     if isinstance(c, ComputeCluster):
         return Resource("compute-cluster", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                         _child_name(spec.name, c.name), {**common,
@@ -293,9 +314,10 @@ def _attached(spec: Spec, c: AttachedCompute, symbol: str, secrets: list) -> Res
                     _child_name(spec.name, c.name), {
                         "condition": Param(ATTACH_PARAMETER), "parent": Ref("workspace", "resource"),
                         "childName": c.name, "location": LOCATION, "computeType": _ATTACH[c.type],
-                        "resourceId": c.resource_id, "properties": properties})
+                        "resourceId": resource_id(c.resource_id), "properties": properties})
 
 
+STORAGE_SUFFIX = Environment(("suffixes", "storage"))
 _DATASTORE_TYPES = {"blob": ("AzureBlob", "containerName"), "fileShare": ("AzureFile", "fileShareName"),
                     "adlsGen2": ("AzureDataLakeGen2", "filesystem")}
 
@@ -317,7 +339,8 @@ def _datastore(spec: Spec, d: Datastore, symbol: str, secrets: list) -> Resource
                         "datastoreProperties": {
                             "datastoreType": kind, "description": d.description,
                             "accountName": d.account.name, container_key: d.container,
-                            "endpoint": STORAGE_SUFFIX[spec.cloud], "protocol": "https",
+                            # the cloud's storage suffix, from the template's environment (arm-ttk: no hard-coded hosts)
+                            "endpoint": STORAGE_SUFFIX, "protocol": "https",
                             "subscriptionId": d.account.subscription, "resourceGroup": d.account.resource_group,
                             # identity-based: the workspace identity reads data for studio previews and jobs
                             "serviceDataAccessAuthIdentity": "WorkspaceSystemAssignedIdentity"
@@ -334,7 +357,7 @@ _LOCKED = ("workspace", "storage", "keyVault", "registry")
 def _operations(spec: Spec, created: set[str], taken: set[str]) -> list[Resource]:
     out: list[Resource] = []
     if spec.diagnostics:
-        target = Ref("logAnalytics") if spec.diagnostics == "self" else spec.diagnostics
+        target = Ref("logAnalytics") if spec.diagnostics == "self" else resource_id(spec.diagnostics)
         for symbol, (groups, metrics) in _DIAGNOSTICS.items():
             if symbol in created:
                 out.append(Resource("diagnostic-setting", _symbol(symbol, "Diagnostics", taken),
@@ -375,24 +398,40 @@ def _role_assignment(ra: RoleAssignment, symbol: str) -> Resource:
 _PE_TARGETS = {"workspace": ("workspace", "amlworkspace"), "storageBlob": ("storage", "blob"),
                "storageFile": ("storage", "file"), "keyVault": ("keyVault", "vault"),
                "containerRegistry": ("registry", "registry")}
+_PE_WORDS = {"workspace": "workspace", "storage": "storage account", "keyVault": "key vault",
+             "registry": "container registry"}
+PRIVATE_ENDPOINTS_MODULE = "private-endpoints"
 
 
-def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Resource]:
+def _zone_name(spec: Spec, zone: str, group: str) -> object:
+    """A created zone's name: the storage zones from the template's environment(), the others literal."""
+    if group in STORAGE_ZONE_GROUPS:
+        return Call("format", (STORAGE_ZONE_GROUPS[group], STORAGE_SUFFIX))
+    return zone
+
+
+def _private_endpoint_resources(spec: Spec, by_symbol: dict) -> tuple[list[Resource], list[Parameter]]:
+    """The resources of the private-endpoints module: the endpoints, their DNS zone groups, and the zones the
+    spec creates (with their links to the network). They all live in the network's resource group."""
     pe = spec.private_endpoints
-    subnet = parse_resource_id(pe.subnet)
-    vnet_id = pe.subnet.rsplit("/subnets/", 1)[0]
-    vnet_name = subnet.id.split("/virtualNetworks/", 1)[1].split("/", 1)[0]
+    network = parse_resource_id(pe.subnet.rsplit("/subnets/", 1)[0])
+    taken: set[str] = {"location"}
     zones: dict[str, str] = {}  # zone name -> symbol
     out: list[Resource] = []
+    parameters = [Parameter("location", "string", "Required. The region of the endpoints: their virtual network's.")]
     for target in pe.targets:
         target_symbol, group = _PE_TARGETS[target]
+        target_param = f"{target_symbol}Id"
+        if all(p.name != target_param for p in parameters):
+            parameters.append(Parameter(target_param, "string", f"Required. The resource ID of the "
+                                        f"{_PE_WORDS[target_symbol]} the private endpoints connect to."))
         target_name = by_symbol[target_symbol].name
         pe_name = f"pe-{target_name}-{group}"[:80]
         pe_symbol = _symbol("pe", target, taken)
         out.append(Resource("private-endpoint", pe_symbol, "Microsoft.Network/privateEndpoints", pe_name, {
-            "location": LOCATION, "tags": _tags(spec), "subnetId": pe.subnet,
+            "location": LOCATION, "tags": _tags(spec), "subnetId": resource_id(pe.subnet),
             "privateLinkServiceConnections": [{"name": f"{target_name}-{group}", "properties": {
-                "privateLinkServiceId": Ref(target_symbol), "groupIds": [group]}}],
+                "privateLinkServiceId": Param(target_param), "groupIds": [group]}}],
         }))
         if pe.dns == "none":
             continue
@@ -401,22 +440,54 @@ def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Res
             if zone not in zones:
                 zone_symbol = _symbol("dnsZone", zone.removeprefix("privatelink."), taken)
                 zones[zone] = zone_symbol
-                existing_id = pe.dns.get(zone) if isinstance(pe.dns, dict) else None
-                if existing_id:
-                    out.append(_existing(zone_symbol, Existing(parse_resource_id(existing_id))))
+                choice = pe.dns.get(zone, "create") if isinstance(pe.dns, dict) else "create"
+                if choice != "create":
+                    out.append(_existing(zone_symbol, Existing(parse_resource_id(choice))))
                 else:
-                    out.append(Resource("private-dns-zone", zone_symbol, "Microsoft.Network/privateDnsZones", zone,
-                                        {"tags": _tags(spec)}))
+                    zone_name = _zone_name(spec, zone, group)
+                    link = f"link-{network.name}"
+                    out.append(Resource("private-dns-zone", zone_symbol, "Microsoft.Network/privateDnsZones",
+                                        zone_name, {"tags": _tags(spec)}))
                     out.append(Resource("private-dns-link", _symbol("dnsLink", zone.removeprefix("privatelink."), taken),
                                         "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
-                                        _child_name(zone, f"link-{vnet_name}"),
-                                        {"parent": Ref(zone_symbol, "resource"), "childName": f"link-{vnet_name}",
-                                         "tags": _tags(spec), "virtualNetworkId": vnet_id}))
+                                        _child_name(zone_name, link),
+                                        {"parent": Ref(zone_symbol, "resource"), "childName": link,
+                                         "tags": _tags(spec), "virtualNetworkId": resource_id(network.id)}))
             configs.append({"name": zone.replace(".", "-"), "properties": {"privateDnsZoneId": Ref(zones[zone])}})
         out.append(Resource("private-dns-zone-group", _symbol("pe", target + "DnsZoneGroup", taken),
                             "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", _child_name(pe_name, "default"),
                             {"parent": Ref(pe_symbol, "resource"), "childName": "default",
                              "privateDnsZoneConfigs": configs}))
+    return out, parameters
+
+
+def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Resource]:
+    """A private endpoint must be in its virtual network's region and subscription, which need not be the
+    workspace's (azure-notes; https://learn.microsoft.com/azure/private-link/private-endpoint-overview#private-endpoint-properties),
+    and `location` cannot hold reference(). So the endpoints deploy as a nested deployment (a Bicep module under
+    modules/) into the network's subscription and resource group (or privateEndpoints.resourceGroup), and their
+    region is the network's, read at deployment into the module's `location` parameter, unless the spec sets it."""
+    pe = spec.private_endpoints
+    subnet = parse_resource_id(pe.subnet)
+    network = parse_resource_id(pe.subnet.rsplit("/subnets/", 1)[0])
+    resources, parameters = _private_endpoint_resources(spec, by_symbol)
+    module = Plan(spec.source, spec.name, tuple(resources), tuple(parameters), ())
+    out: list[Resource] = []
+    if pe.location:
+        location = pe.location
+    else:
+        network_symbol = _symbol("privateEndpointNetwork", "", taken)
+        out.append(_existing(network_symbol, Existing(network)))
+        location = Ref(network_symbol, "location")
+    values = {"location": location, **{p.name: Ref(p.name.removesuffix("Id")) for p in parameters[1:]}}
+    group = pe.resource_group or subnet.resource_group
+    out.append(Resource("deployment", _symbol("privateEndpoints", "", taken), "Microsoft.Resources/deployments",
+                        module_deployment_name(spec.name, PRIVATE_ENDPOINTS_MODULE), {
+                            "scope": ResourceGroupScope(subnet.subscription, group),
+                            "subscriptionId": subnet.subscription, "resourceGroupName": group,
+                            "path": f"modules/{PRIVATE_ENDPOINTS_MODULE}.bicep",
+                            "armParameters": {k: {"value": v} for k, v in values.items()},
+                            "bicepParameters": values}, module=module))
     return out
 
 
@@ -492,7 +563,8 @@ def build_subscription(spec: Spec, main: Plan) -> Plan:
                      {"location": LOCATION, "tags": _tags(spec)})
     deployment = Resource("deployment", "workspaceDeployment", "Microsoft.Resources/deployments",
                           deployment_name(spec.name), {
-                              "scope": Ref("group", "resource"), "resourceGroupName": spec.resource_group,
+                              "scope": Ref("group", "resource"), "subscriptionId": None,
+                              "resourceGroupName": spec.resource_group,
                               "path": "main.bicep",
                               "armParameters": {p.name: {"value": Param(p.name)} for p in main.parameters},
                               "bicepParameters": {p.name: Param(p.name) for p in main.parameters}})

@@ -536,6 +536,7 @@ class BicepFile:
         self.variables = parsed.get("variables") or {}
         self.resources = parsed.get("resources") or {}
         self.outputs = parsed.get("outputs") or {}
+        self.modules = parsed.get("modules") or {}
 
     def config_of(self, symbol: str) -> dict:
         """A resource's body; for `= if (cond) {...}` the body inside (the condition is `condition_of`)."""
@@ -587,7 +588,8 @@ class BicepFile:
         if decl.get("existing") and _is_function(scope) and scope["function"]["type"] == "resource_group":
             args = [self.value(a) for a in _positional(scope["function"])]
             if len(args) == 2 and all(isinstance(a, str) for a in args) and isinstance(name, str):
-                return literal_resource_id(args[0], args[1], rtype, name)
+                # what Bicep compiles `existing.id` in another group to: resourceId(sub, group, type, names...)
+                return call("resourceId", [args[0], args[1], rtype, *name.split("/")])
         if isinstance(scope, BicepElement) and str(scope) in self.resources:
             return call("extensionResourceId", [self.id_of(str(scope)), rtype, name])
         return Unsupported(f"the id of {symbol} in scope {scope!r}")
@@ -671,7 +673,10 @@ class BicepFile:
                 return Expression(rid.arm, source) if isinstance(rid, Expression) else rid
             if attrs == ["name"]:
                 return self.name_of(symbol)
-            if attrs[:1] in (["identity"], ["properties"]):
+            if attrs == ["location"]:  # a resource's region, read at deployment (full reference)
+                rid = self.id_of(symbol)
+                base, attrs = call("reference", [rid, self.resources[symbol]["api_version"], "full"]), attrs
+            elif attrs[:1] in (["identity"], ["properties"]):
                 rid = self.id_of(symbol)
                 full = [self.resources[symbol]["api_version"], "full"] if attrs[0] == "identity" else [
                     self.resources[symbol]["api_version"]]
@@ -716,14 +721,17 @@ def _decorators(decl: dict) -> dict:
 # in ARM `metadata` and as a `// checkov:skip` comment in Bicep.
 ANNOTATION_KEYS = {"metadata", "comments"}
 _ARM_TOP_LEVEL = {"$schema", "contentVersion", "metadata", "parameters", "variables", "resources", "outputs"}
-_BICEP_TOP_LEVEL = {"globals", "metadata", "parameters", "variables", "resources", "outputs"}
+_BICEP_TOP_LEVEL = {"globals", "metadata", "parameters", "variables", "resources", "modules", "outputs"}
+DEPLOYMENT = "Microsoft.Resources/deployments"
 _PARAM_DECORATORS = {"allowed": "allowedValues", "min_value": "minValue", "max_value": "maxValue",
                      "min_length": "minLength", "max_length": "maxLength"}
 _NOT_COMPARED = "<not compared: extend tests/bicep_parity.py>"
 
 
-def compare(arm: dict, parsed_bicep: dict) -> list[Difference]:
-    """Every difference between a main.json (as loaded JSON) and a main.bicep (as `parse_bicep` read it)."""
+def compare(arm: dict, parsed_bicep: dict, load_module=None) -> list[Difference]:
+    """Every difference between a main.json (as loaded JSON) and a main.bicep (as `parse_bicep` read it).
+    `load_module(path)` parses a module file a `module` declaration names: its template is compared with the
+    nested deployment's inline template in main.json, recursively."""
     bicep = BicepFile(parsed_bicep)
     diffs: list[Difference] = []
     for key in sorted(set(arm) - _ARM_TOP_LEVEL):
@@ -741,9 +749,68 @@ def compare(arm: dict, parsed_bicep: dict) -> list[Difference]:
     _compare_parameters(arm.get("parameters") or {}, bicep, diffs)
     compare_values(arm_value(arm.get("variables") or {}),
                    {n: bicep.value(d.get("value")) for n, d in bicep.variables.items()}, "variables", diffs)
-    _compare_resources(arm.get("resources") or [], bicep, diffs)
+    resources = arm.get("resources") or []
+    _compare_resources([r for r in resources if r.get("type") != DEPLOYMENT], bicep, diffs)
+    _compare_modules([r for r in resources if r.get("type") == DEPLOYMENT], bicep, diffs, load_module)
     _compare_outputs(arm.get("outputs") or {}, bicep, diffs)
     return diffs
+
+
+def _compare_modules(deployments: list, bicep: BicepFile, diffs: list[Difference], load_module) -> None:
+    """A Bicep `module` is a nested deployment in ARM: same name, scope, parameters and dependencies, and the
+    module file's template equal to the deployment's inline template (compared the same way, recursively)."""
+    arm_by_name = {}
+    for r in deployments:
+        arm_by_name[_key_part(arm_value(r.get("name")))] = r
+    matched = set()
+    for symbol, decl in bicep.modules.items():
+        config = decl.get("config") or {}
+        name = bicep.value(config.get("name"))
+        path = f"modules.{symbol} ({_show(name)})"
+        arm_r = arm_by_name.get(_key_part(name))
+        if arm_r is None:
+            diffs.append(Difference(path, ABSENT, f"module {symbol}"))
+            continue
+        matched.add(_key_part(name))
+        refs: set[str] = set()
+        props = arm_r.get("properties") or {}
+        arm_scope = call("resourceGroup", [x for x in (arm_r.get("subscriptionId"), arm_r.get("resourceGroup"))
+                                           if x is not None])
+        compare_values(arm_value(arm_scope) if isinstance(arm_scope, str) else arm_scope,
+                       bicep.value(config.get("scope"), refs), f"{path}.scope", diffs)
+        compare_values(props.get("mode"), "Incremental", f"{path}.mode", diffs)
+        compare_values(str((props.get("expressionEvaluationOptions") or {}).get("scope", "")).lower(), "inner",
+                       f"{path}.expressionEvaluationOptions.scope", diffs)
+        compare_values({k: arm_value(v.get("value")) for k, v in (props.get("parameters") or {}).items()},
+                       bicep.value(config.get("params") or {}, refs), f"{path}.params", diffs)
+        for extra in sorted(set(arm_r) - {"type", "apiVersion", "name", "subscriptionId", "resourceGroup",
+                                          "properties", "dependsOn"}):
+            diffs.append(Difference(f"{path}.{extra}", arm_r[extra], _NOT_COMPARED))
+        explicit = config.get("dependsOn") or []
+        for item in explicit if isinstance(explicit, list) else [explicit]:
+            if isinstance(item, BicepElement) and str(item) in bicep.resources and not bicep.is_existing(str(item)):
+                refs.add(str(item))
+        bicep_deps = {}
+        for s in refs:
+            rid = bicep.id_of(s)
+            bicep_deps[rid.arm if isinstance(rid, Expression) else repr(rid)] = s
+        arm_deps = {}
+        for entry in arm_r.get("dependsOn") or []:
+            value = arm_value(entry)
+            arm_deps[value.arm if isinstance(value, Expression) else f"<not a resourceId(): {entry!r}>"] = entry
+        for missing in sorted(set(bicep_deps) - set(arm_deps)):
+            diffs.append(Difference(f"{path}.dependsOn", ABSENT, f"references {bicep_deps[missing]} ([{missing}])"))
+        for extra in sorted(set(arm_deps) - set(bicep_deps)):
+            diffs.append(Difference(f"{path}.dependsOn", arm_deps[extra], "no reference to it"))
+        module_path = (decl.get("detail") or {}).get("path")
+        if load_module is None or "template" not in props:
+            diffs.append(Difference(f"{path}.template", "template" in props, f"module file {module_path!r} not read"))
+            continue
+        for d in compare(props["template"], load_module(module_path), load_module):
+            diffs.append(Difference(f"{path} -> {module_path}: {d.path}", d.arm, d.bicep))
+    for key, r in arm_by_name.items():
+        if key not in matched:
+            diffs.append(Difference(f"resources ({DEPLOYMENT} {_show(key)})", "deployed", ABSENT))
 
 
 def _compare_parameters(arm_params: dict, bicep: BicepFile, diffs: list[Difference]) -> None:
@@ -836,6 +903,8 @@ def resource_keys(arm: dict, bicep: BicepFile) -> tuple[list, list]:
                 for r in arm.get("resources") or []]
     bicep_keys = [_describe((d["type"], _key_part(bicep.name_of(s)), _key_part(bicep.scope_of(s))))
                   for s, d in bicep.resources.items() if not bicep.is_existing(s)]
+    bicep_keys += [_describe((DEPLOYMENT, _key_part(bicep.value((d.get("config") or {}).get("name"))), None))
+                   for d in bicep.modules.values()]
     return arm_keys, bicep_keys
 
 
@@ -902,7 +971,7 @@ def _compare_outputs(arm_outputs: dict, bicep: BicepFile, diffs: list[Difference
 def compare_folder(folder: Path) -> list[Difference]:
     """Parity of folder/main.json and folder/main.bicep."""
     arm = json.loads((folder / "main.json").read_text(encoding="utf-8"))
-    return compare(arm, parse_bicep(path=folder / "main.bicep"))
+    return compare(arm, parse_bicep(path=folder / "main.bicep"), lambda path: parse_bicep(path=folder / path))
 
 
 def report(diffs: list[Difference]) -> str:

@@ -31,7 +31,7 @@ def _example_folders() -> list[str]:
         cfg, targets = config.resolve((), None, cwd=ROOT)
         result = pipeline.generate(*config.discover(targets, cfg))
         if result.ok and result.files:
-            return sorted({path.rsplit("/", 1)[0] for path in result.files})
+            return sorted({path.rsplit("/", 1)[0] for path in result.files if path.endswith("/main.json")})
     except Exception:  # noqa: BLE001 - the golden tests report a broken pipeline; here it only picks folders
         pass
     return sorted(p.parent.relative_to(OUT).as_posix() for p in OUT.rglob("main.json"))
@@ -167,17 +167,19 @@ def test_parity_compared_every_arm_resource(example):
     assert len(set(arm_keys)) == len(arm_keys) >= 1
 
 
-def test_existing_resources_are_absent_from_arm_and_referenced_by_literal_id():
+def test_existing_resources_are_absent_from_arm_and_referenced_by_resource_id_of_their_parts():
     folder = _folder("existing-resources")
     arm = json.loads((folder / "main.json").read_text(encoding="utf-8"))
     bicep = BicepFile(parse_bicep(path=folder / "main.bicep"))
     existing = [s for s in bicep.resources if bicep.is_existing(s)]
     assert existing, "the existing-resources example declares no `existing` resource"
     for symbol in existing:
-        literal_id = bicep.id_of(symbol)
-        assert isinstance(literal_id, str) and literal_id.startswith("/subscriptions/")
+        rid = bicep.id_of(symbol)
+        assert isinstance(rid, Expression) and rid.arm.startswith("resourceId('00000000-0000-0000-0000-000000000000', ")
         assert not any(r["type"] == bicep.resources[symbol]["type"] for r in arm["resources"])
-        assert literal_id in json.dumps(arm)
+        assert rid.arm in json.dumps(arm)
+    # arm-ttk: no literal resource ID anywhere in the template
+    assert "/subscriptions/" not in json.dumps(arm)
 
 
 # --- 3. tests of the test: a deliberate difference is reported ----------------------------------------------------
@@ -211,7 +213,8 @@ def _render(monkeypatch, spec, edits: dict[str, tuple[str, str]] | None = None) 
     env = bicep_render._ENV.overlay(loader=jinja2.FunctionLoader(load), cache_size=0)
     monkeypatch.setattr(bicep_render, "_ENV", env)
     files = pipeline.render_spec(spec)
-    return compare(json.loads(files["main.json"]), parse_bicep(text=files["main.bicep"]))
+    return compare(json.loads(files["main.json"]), parse_bicep(text=files["main.bicep"]),
+                   lambda path: parse_bicep(text=files[path]))
 
 
 def _only(diffs, path_part: str):
@@ -277,6 +280,11 @@ def test_an_unescaped_interpolation_in_a_bicep_literal_is_reported(monkeypatch):
     spec = model.build({"name": "churn-dev", "workspace": {"description": "in ${location}"}}, "examples/dev.yaml")
     (d,) = _only(_render(monkeypatch, spec), ".properties.description")
     assert d.arm == "in ${location}" and d.bicep == Expression("format('in {0}', parameters('location'))")
+
+
+def _secure_module(path: str):
+    """The module files main.bicep of the secure example names (its private endpoints)."""
+    return parse_bicep(path=_folder("secure") / path)
 
 
 def _secure():
@@ -354,9 +362,9 @@ MUTATIONS = {
 def test_a_deliberate_difference_in_the_outputs_is_reported(case):
     mutate, path_part = MUTATIONS[case]
     arm, bicep = _secure()
-    assert compare(copy.deepcopy(arm), parse_bicep(text=bicep)) == []
+    assert compare(copy.deepcopy(arm), parse_bicep(text=bicep), _secure_module) == []
     arm, bicep = mutate(arm, bicep)
-    _only(compare(arm, parse_bicep(text=bicep)), path_part)
+    _only(compare(arm, parse_bicep(text=bicep), _secure_module), path_part)
 
 
 RBAC_MUTATIONS = {
@@ -382,9 +390,9 @@ def test_a_deliberate_difference_in_child_and_extension_resources_is_reported(ca
     old, new, path_part = RBAC_MUTATIONS[case]
     arm = json.loads((folder / "main.json").read_text(encoding="utf-8"))
     bicep = (folder / "main.bicep").read_text(encoding="utf-8")
-    assert compare(arm, parse_bicep(text=bicep)) == []
+    assert compare(arm, parse_bicep(text=bicep), _secure_module) == []
     assert bicep.count(old) == 1, f"out/computes-rbac/main.bicep no longer contains {old!r}: update this test"
-    _only(compare(arm, parse_bicep(text=bicep.replace(old, new))), path_part)
+    _only(compare(arm, parse_bicep(text=bicep.replace(old, new)), _secure_module), path_part)
 
 
 def test_an_interpolated_key_naming_the_wrong_resource_is_reported():
@@ -395,8 +403,8 @@ def test_an_interpolated_key_naming_the_wrong_resource_is_reported():
     bicep = (folder / "main.bicep").read_text(encoding="utf-8")
     old = "'${identityIdClaimsCmk.id}': {}"
     assert bicep.count(old) == 1, f"out/cmk/main.bicep no longer contains {old!r}: update this test"
-    before = {str(d) for d in compare(arm, parse_bicep(text=bicep))}
-    after = [d for d in compare(arm, parse_bicep(text=bicep.replace(old, "'${storage.id}': {}")))
+    before = {str(d) for d in compare(arm, parse_bicep(text=bicep), _secure_module)}
+    after = [d for d in compare(arm, parse_bicep(text=bicep.replace(old, "'${storage.id}': {}")), _secure_module)
              if str(d) not in before]
     paths = {d.path for d in after}
     assert any("userAssignedIdentities.[resourceId('Microsoft.Storage/storageAccounts', " in p for p in paths), report(
@@ -408,7 +416,7 @@ def test_an_escaped_literal_that_means_the_same_text_is_no_difference():
     bicep = bicep.replace("minimumTlsVersion: 'TLS1_2'", "minimumTlsVersion: 'TLS1\\u{5F}2'")
     _workspace(arm)["properties"]["friendlyName"] = "[[Churn (production)]"  # ARM's escape of "[Churn (production)]"
     bicep = bicep.replace("friendlyName: 'Churn (production)'", "friendlyName: '[Churn (production)]'")
-    assert compare(arm, parse_bicep(text=bicep)) == []
+    assert compare(arm, parse_bicep(text=bicep), _secure_module) == []
 
 
 def test_an_existing_resource_deployed_by_arm_is_reported():
@@ -416,7 +424,7 @@ def test_an_existing_resource_deployed_by_arm_is_reported():
     arm = json.loads((folder / "main.json").read_text(encoding="utf-8"))
     arm["resources"].append({"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2026-04-01",
                              "name": "stplatformml", "location": "[parameters('location')]"})
-    (d,) = compare(arm, parse_bicep(path=folder / "main.bicep"))
+    (d,) = compare(arm, parse_bicep(path=folder / "main.bicep"), lambda path: parse_bicep(path=folder / path))
     assert d.arm == "deployed by main.json" and "existing" in d.bicep
 
 
@@ -720,3 +728,33 @@ def test_a_spec_file_name_cannot_inject_bicep_code(tmp_path):
     (folder,) = [p.parent for p in (tmp_path / "out").rglob("main.bicep")]
     diffs = compare_folder(folder)
     assert not diffs, report(diffs)
+
+
+# --- 4. modules (nested deployments) are followed -----------------------------------------------------------------
+
+def test_a_difference_inside_a_module_file_is_reported():
+    arm, bicep = _secure()
+    module_text = (_folder("secure") / "modules" / "private-endpoints.bicep").read_text(encoding="utf-8")
+    assert compare(arm, parse_bicep(text=bicep), _secure_module) == []
+    changed = module_text.replace("'amlworkspace'", "'amlworkspacex'", 1)
+    assert changed != module_text
+    diffs = compare(arm, parse_bicep(text=bicep), lambda path: parse_bicep(text=changed))
+    (d,) = _only(diffs, "modules.privateEndpoints")
+    assert "private-endpoints.bicep" in d.path and "groupIds" in d.path
+
+
+@pytest.mark.parametrize("old, new, path_part", [
+    ("    workspaceId: workspace.id\n", "    workspaceId: storage.id\n", "params.workspaceId"),
+    ("    location: privateEndpointNetwork.location\n", "    location: 'westeurope'\n", "params.location"),
+    ("scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-network')\n  params",
+     "scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-other')\n  params", "scope"),
+], ids=["parameter to another resource", "location not read from the network", "another resource group"])
+def test_a_difference_in_a_module_declaration_is_reported(old, new, path_part):
+    arm, bicep = _secure()
+    assert old in bicep
+    _only(compare(arm, parse_bicep(text=bicep.replace(old, new)), _secure_module), path_part)
+
+
+def test_a_module_file_that_is_not_read_is_a_difference():
+    arm, bicep = _secure()
+    _only(compare(arm, parse_bicep(text=bicep)), "template")

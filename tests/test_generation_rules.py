@@ -103,7 +103,8 @@ def test_a_project_creates_no_dependents_and_points_at_its_hub():
     template, _, _ = _render({"name": "proj", "workspace": {"kind": "Project", "hub": hub}})
     assert [r["type"] for r in template["resources"]] == ["Microsoft.MachineLearningServices/workspaces"]
     ws = template["resources"][0]
-    assert ws["kind"] == "Project" and ws["properties"]["hubResourceId"] == hub
+    assert ws["kind"] == "Project" and ws["properties"]["hubResourceId"] == (
+        "[resourceId('00000000-0000-0000-0000-000000000000', 'rg', 'Microsoft.MachineLearningServices/workspaces', 'hub')]")
     assert "storageAccount" not in ws["properties"]
 
 
@@ -154,7 +155,8 @@ def test_a_cluster_can_run_as_a_user_assigned_identity_of_the_workspace():
                                                              "userAssigned": [{"existing": uai}]}},
                                   "computes": {"cpu-cluster": {"type": "cluster", "identity": uai}}})
     (cluster,) = [r for r in template["resources"] if r["type"].endswith("/computes")]
-    assert cluster["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}}
+    uai_id = "[resourceId('00000000-0000-0000-0000-000000000000', 'rg', 'Microsoft.ManagedIdentity/userAssignedIdentities', 'id-jobs')]"
+    assert cluster["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {uai_id: {}}}
     assert "'${identityIdJobs.id}': {}" in bicep
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Expr, Param, Ref, ResourceGroupId,
-                                   ResourceGroupLocation, TenantId)
+from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
+                                   ResourceGroupId, ResourceGroupLocation, TenantId)
 
 
 def literal(text: str) -> str:
@@ -25,6 +25,22 @@ def resource_id(resource_type: str, name: str) -> str:
     return f"resourceId({quote(resource_type)}, {segments})"
 
 
+def existing_id(ref) -> str:
+    """The ID of a resource brought by ID (a parsed ResourceId), built with resourceId() from its parts, never
+    a literal (arm-ttk: "IDs Should Be Derived From ResourceIDs"); what Bicep compiles `existing.id` to."""
+    parts = (ref.subscription, ref.resource_group, ref.type, *ref.names)
+    return f"resourceId({', '.join(quote(p) for p in parts)})"
+
+
+def _name_segments(name) -> list:
+    """A resource's name as resourceId() segments: 'a/b' and format('{0}/{1}', a, b) are two."""
+    if isinstance(name, str):
+        return name.split("/")
+    if isinstance(name, Call) and name.function == "format" and name.args[:1] == ("{0}/{1}",):
+        return [*_name_segments(name.args[1]), *_name_segments(name.args[2])]
+    return [name]
+
+
 class ArmExpressions:
     """Renders plan values into ARM JSON values for one template (it knows the template's resources)."""
 
@@ -39,7 +55,13 @@ class ArmExpressions:
                 group = quote(r.values["resourceGroupName"])
                 return f"resourceId({group}, {quote(r.type)}, {quote(r.name)})"
             return f"subscriptionResourceId({quote(r.type)}, {quote(r.name)})"
-        return resource_id(r.type, r.name)
+        if r.existing is not None:
+            return existing_id(r.existing)
+        segments = _name_segments(r.name)
+        if all(isinstance(s, str) for s in segments):
+            return resource_id(r.type, "/".join(segments))
+        args = ", ".join(quote(s) if isinstance(s, str) else self.expression(s) for s in segments)
+        return f"resourceId({quote(r.type)}, {args})"
 
     def expression(self, expr: Expr) -> str:
         """The expression's text without the enclosing brackets."""
@@ -53,6 +75,8 @@ class ArmExpressions:
             return "resourceGroup().id"
         if isinstance(expr, DeploymentLocation):
             return "deployment().location"
+        if isinstance(expr, Environment):
+            return ".".join(("environment()", *expr.path))
         if isinstance(expr, DeploymentOutput):
             r = self.by_symbol[expr.symbol]
             return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)})"
@@ -62,15 +86,14 @@ class ArmExpressions:
             return f"{expr.function}({args})"
         if isinstance(expr, Ref):
             r = self.by_symbol[expr.symbol]
-            if r.existing is not None and expr.attr in ("id", "resource"):
-                return quote(r.existing.id)
             if expr.attr in ("id", "resource"):
                 return self.resource_id_of(expr.symbol)
             if expr.attr == "name":
                 return quote(r.name)
             if expr.attr == "clientId":
-                target = quote(r.existing.id) if r.existing is not None else self.resource_id_of(expr.symbol)
-                return f"reference({target}, {quote(r.api_version)}).clientId"
+                return f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}).clientId"
+            if expr.attr == "location":
+                return f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full').location"
             if expr.attr == "principalId":
                 return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full')"
                         ".identity.principalId")
@@ -86,8 +109,6 @@ class ArmExpressions:
         """A plan value as a JSON-ready ARM value: literals escaped, expressions in brackets."""
         if isinstance(value, Ref) and value.attr == "name":
             return literal(self.by_symbol[value.symbol].name)  # names are known before deployment
-        if isinstance(value, Ref) and value.attr == "id" and self.by_symbol[value.symbol].existing is not None:
-            return literal(self.by_symbol[value.symbol].existing.id)
         if isinstance(value, Expr):
             return "[" + self.expression(value) + "]"
         if isinstance(value, str):

@@ -83,7 +83,12 @@ def render_template(plan: Plan, nested: dict | None = None) -> dict:
     # ARM outputs have no description in the published schema; Bicep carries it as @description.
     outputs = {o.name: {"type": o.type, "value": arm.value(o.value)}
                for o in plan.outputs}
-    resources = [render_resource(r, arm) for r in plan.resources if r.existing is None]
+    resources = []
+    for r in plan.resources:
+        if r.existing is None:
+            resources.append(render_resource(r, arm))
+            if r.module is not None:  # a nested deployment's template, inline, rendered as its own template
+                resources[-1]["properties"]["template"] = render_template(r.module)
     if nested is not None:
         # Inserted as data after rendering: it is a finished template, its expressions must stay expressions.
         for resource in resources:

@@ -8,8 +8,8 @@ import jinja2
 
 from generator.arm.render import header, make_environment
 from generator.errors import RenderError
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Expr, Param, Ref, ResourceGroupId,
-                                   ResourceGroupLocation, ResourceGroupScope, TenantId)
+from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
+                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
@@ -68,6 +68,8 @@ def expression(expr: Expr) -> str:
         return "resourceGroup().id"
     if isinstance(expr, DeploymentLocation):
         return "deployment().location"
+    if isinstance(expr, Environment):
+        return ".".join(("environment()", *(identifier(p) for p in expr.path)))
     if isinstance(expr, DeploymentOutput):
         return f"{identifier(expr.symbol)}.outputs.{identifier(expr.output)}"
     if isinstance(expr, Call):
@@ -78,7 +80,7 @@ def expression(expr: Expr) -> str:
         if expr.attr == "resource":
             return identifier(expr.symbol)
         attr = {"id": "id", "name": "name", "principalId": "identity.principalId",
-                "clientId": "properties.clientId"}[expr.attr]
+                "clientId": "properties.clientId", "location": "location"}[expr.attr]
         return f"{identifier(expr.symbol)}.{attr}"
     raise TypeError(f"no Bicep form for {expr!r}")
 

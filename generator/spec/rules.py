@@ -6,6 +6,7 @@ from generator.findings import ERROR, WARNING, Finding
 from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
 from generator.apiversions import PREVIEW_API_VERSIONS
 from generator.roles import BUILT_IN_ROLES, role_guid
+from generator.clouds import needed_dns_zones
 
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 from generator.spec.load import Document
@@ -195,8 +196,11 @@ def _check_private_endpoints(data: dict, report: _Report) -> None:
             report.add(("privateEndpoints", "targets", i), "R213",
                        "only a Premium registry can have a private endpoint; set containerRegistry.sku: Premium")
     zones = pe.get("privateDnsZones")
+    _check_dns_choice(data, pe, report)
     if isinstance(zones, dict):
         for zone, zone_id in sorted(zones.items()):
+            if zone_id == "create":
+                continue
             ref = parse_resource_id(zone_id)
             if ref is None:
                 report.add(("privateEndpoints", "privateDnsZones", zone), "R202",
@@ -204,6 +208,48 @@ def _check_private_endpoints(data: dict, report: _Report) -> None:
             elif ref.type.lower() != "microsoft.network/privatednszones" or ref.name.lower() != zone.lower():
                 report.add(("privateEndpoints", "privateDnsZones", zone), "R203",
                            f"this ID names the {ref.type} '{ref.name}', but the private DNS zone '{zone}' is expected")
+
+
+_PE_GROUPS = {"workspace": "amlworkspace", "storageBlob": "blob", "storageFile": "file", "keyVault": "vault",
+              "containerRegistry": "registry"}
+_DNS_CHOICES = ("choose one: 'create' (amlgen creates each zone beside the endpoints and links it to their "
+                "network), 'none' (your DNS already resolves them, e.g. central zones linked by policy), or a "
+                "mapping of every zone to an existing zone's resource ID or to 'create'")
+
+
+def _pe_targets(data: dict, pe: dict) -> list[str]:
+    """The endpoints the spec asks for: as listed, or by default the workspace and each dependent it creates."""
+    if "targets" in pe:
+        return list(pe["targets"])
+    created = lambda section: (isinstance(data.get(section, {}), dict)  # noqa: E731
+                               and "existing" not in data.get(section, {}))
+    targets = ["workspace"]
+    targets += ["storageBlob", "storageFile"] if created("storage") else []
+    targets += ["keyVault"] if created("keyVault") else []
+    targets += ["containerRegistry"] if data.get("containerRegistry", {}) is not False and created("containerRegistry") else []
+    return targets
+
+
+def _check_dns_choice(data: dict, pe: dict, report: _Report) -> None:
+    """No default for the endpoints' DNS zones: a virtual network links to only one zone of a name, so zones
+    created next to a network that already uses central privatelink zones fail the deployment. The spec says."""
+    needed = needed_dns_zones(data.get("cloud", "AzureCloud"),
+                              [_PE_GROUPS[t] for t in _pe_targets(data, pe) if t in _PE_GROUPS])
+    zones = pe.get("privateDnsZones")
+    if zones is None:
+        report.add(("privateEndpoints",), "R222",
+                   f"privateDnsZones is required: the endpoints need the zones {', '.join(needed)}; {_DNS_CHOICES}",
+                   key=True)
+    elif isinstance(zones, dict):
+        missing = [z for z in needed if z not in zones]
+        if missing:
+            report.add(("privateEndpoints", "privateDnsZones"), "R222",
+                       f"the mapping leaves out {', '.join(missing)} (needed: {', '.join(needed)}); map each to an "
+                       "existing zone's resource ID or to 'create', or use 'create' or 'none' for all", key=True)
+        for zone in sorted(z for z in zones if z not in needed):
+            report.add(("privateEndpoints", "privateDnsZones", zone), "R222",
+                       f"no endpoint of this spec needs the zone '{zone}' (needed: {', '.join(needed)}); remove it "
+                       "or fix its name", key=True)
 
 
 _DEPENDENTS = ("storage", "keyVault", "applicationInsights", "containerRegistry")

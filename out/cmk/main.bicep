@@ -175,7 +175,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
           type: 'PrivateEndpoint'
           category: 'UserDefined'
           destination: {
-            serviceResourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/kv-security-keys'
+            serviceResourceId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-security', 'Microsoft.KeyVault/vaults', 'kv-security-keys')
             subresourceTarget: 'vault'
             sparkEnabled: false
           }
@@ -187,8 +187,8 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     encryption: {
       status: 'Enabled'
       keyVaultProperties: {
-        keyVaultArmId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/kv-security-keys'
-        keyIdentifier: 'https://kv-security-keys.vault.azure.net/keys/aml-claims'
+        keyVaultArmId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-security', 'Microsoft.KeyVault/vaults', 'kv-security-keys')
+        keyIdentifier: format('https://{0}{1}/{2}', 'kv-security-keys', environment().suffixes.keyvaultDns, 'keys/aml-claims')
         identityClientId: identityIdClaimsCmk.properties.clientId
       }
       identity: {
@@ -227,101 +227,17 @@ resource computeCpuCluster 'Microsoft.MachineLearningServices/workspaces/compute
   }
 }
 
-resource peWorkspace 'Microsoft.Network/privateEndpoints@2025-07-01' = {
-  name: 'pe-claims-cmk-amlworkspace'
-  location: location
-  tags: {
-    dataClassification: 'confidential'
-    team: 'claims'
-  }
-  properties: {
-    subnet: {
-      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-claims/subnets/snet-private-endpoints'
-    }
-    privateLinkServiceConnections: [
-      {
-        name: 'claims-cmk-amlworkspace'
-        properties: {
-          privateLinkServiceId: workspace.id
-          groupIds: [
-            'amlworkspace'
-          ]
-        }
-      }
-    ]
-  }
+resource privateEndpointNetwork 'Microsoft.Network/virtualNetworks@2025-07-01' existing = {
+  name: 'vnet-claims'
+  scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-network')
 }
 
-resource dnsZoneApiAzuremlMs 'Microsoft.Network/privateDnsZones@2024-06-01' = {
-  name: 'privatelink.api.azureml.ms'
-  location: 'global'
-  tags: {
-    dataClassification: 'confidential'
-    team: 'claims'
-  }
-  properties: {}
-}
-
-resource dnsLinkApiAzuremlMs 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
-  parent: dnsZoneApiAzuremlMs
-  name: 'link-vnet-claims'
-  location: 'global'
-  tags: {
-    dataClassification: 'confidential'
-    team: 'claims'
-  }
-  properties: {
-    registrationEnabled: false
-    virtualNetwork: {
-      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-claims'
-    }
-  }
-}
-
-resource dnsZoneNotebooksAzureNet 'Microsoft.Network/privateDnsZones@2024-06-01' = {
-  name: 'privatelink.notebooks.azure.net'
-  location: 'global'
-  tags: {
-    dataClassification: 'confidential'
-    team: 'claims'
-  }
-  properties: {}
-}
-
-resource dnsLinkNotebooksAzureNet 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
-  parent: dnsZoneNotebooksAzureNet
-  name: 'link-vnet-claims'
-  location: 'global'
-  tags: {
-    dataClassification: 'confidential'
-    team: 'claims'
-  }
-  properties: {
-    registrationEnabled: false
-    virtualNetwork: {
-      id: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-claims'
-    }
-  }
-}
-
-resource peWorkspaceDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01' = {
-  parent: peWorkspace
-  name: 'default'
-  properties: {
-    privateDnsZoneConfigs: [
-      {
-        name: 'privatelink-api-azureml-ms'
-        properties: {
-          privateDnsZoneId: dnsZoneApiAzuremlMs.id
-        }
-      }
-      {
-        name: 'privatelink-notebooks-azure-net'
-        properties: {
-          privateDnsZoneId: dnsZoneNotebooksAzureNet.id
-        }
-      }
-    ]
+module privateEndpoints 'modules/private-endpoints.bicep' = {
+  name: 'amlgen-claims-cmk-private-endpoints'
+  scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-network')
+  params: {
+    location: privateEndpointNetwork.location
+    workspaceId: workspace.id
   }
 }
 

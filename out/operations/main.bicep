@@ -168,7 +168,7 @@ resource computeAksInference 'Microsoft.MachineLearningServices/workspaces/compu
   location: location
   properties: {
     computeType: 'Kubernetes'
-    resourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-aks/providers/Microsoft.ContainerService/managedClusters/aks-ml'
+    resourceId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-aks', 'Microsoft.ContainerService/managedClusters', 'aks-ml')
     disableLocalAuth: true
     properties: {
       namespace: 'azureml'
@@ -183,7 +183,7 @@ resource datastoreCurated 'Microsoft.MachineLearningServices/workspaces/datastor
     datastoreType: 'AzureBlob'
     accountName: 'stdatalake'
     containerName: 'curated'
-    endpoint: 'core.windows.net'
+    endpoint: environment().suffixes.storage
     protocol: 'https'
     subscriptionId: '00000000-0000-0000-0000-000000000000'
     resourceGroup: 'rg-data'
@@ -201,7 +201,7 @@ resource datastoreLegacyReports 'Microsoft.MachineLearningServices/workspaces/da
     datastoreType: 'AzureFile'
     accountName: 'stlegacyreports'
     fileShareName: 'reports'
-    endpoint: 'core.windows.net'
+    endpoint: environment().suffixes.storage
     protocol: 'https'
     subscriptionId: '00000000-0000-0000-0000-000000000000'
     resourceGroup: 'rg-legacy'
@@ -223,7 +223,7 @@ resource datastoreRawEvents 'Microsoft.MachineLearningServices/workspaces/datast
     description: 'Raw click events, partitioned by day'
     accountName: 'stdatalake'
     filesystem: 'raw'
-    endpoint: 'core.windows.net'
+    endpoint: environment().suffixes.storage
     protocol: 'https'
     subscriptionId: '00000000-0000-0000-0000-000000000000'
     resourceGroup: 'rg-data'

@@ -21,7 +21,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
   }
   properties: {
     friendlyName: 'Churn (project)'
-    hubResourceId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml-platform/providers/Microsoft.MachineLearningServices/workspaces/ai-hub-westeu'
+    hubResourceId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-ml-platform', 'Microsoft.MachineLearningServices/workspaces', 'ai-hub-westeu')
     publicNetworkAccess: 'Enabled'
     hbiWorkspace: false
     systemDatastoresAuthMode: 'Identity'

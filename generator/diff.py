@@ -32,6 +32,7 @@ LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
 APP_INSIGHTS = "Microsoft.Insights/components"
 COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+DEPLOYMENT = "Microsoft.Resources/deployments"
 
 # How people call each type in a report.
 TYPE_LABELS = {
@@ -43,6 +44,13 @@ TYPE_LABELS = {
     APP_INSIGHTS: "Application Insights",
     COMPUTE: "Compute",
     ROLE_ASSIGNMENT: "Role assignment",
+    DEPLOYMENT: "Nested deployment",
+    "Microsoft.Network/privateEndpoints": "Private endpoint",
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "Private endpoint DNS",
+    "Microsoft.Network/privateDnsZones": "Private DNS zone",
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "Private DNS zone link",
+    "Microsoft.Network/virtualNetworks": "Virtual network",
+    "Microsoft.Network/virtualNetworks/subnets": "Subnet",
 }
 
 # How a sentence names each type.
@@ -55,6 +63,7 @@ TYPE_NOUNS = {
     APP_INSIGHTS: "Application Insights component",
     COMPUTE: "compute",
     ROLE_ASSIGNMENT: "role assignment",
+    DEPLOYMENT: "nested deployment",
 }
 
 # Resources whose removal loses something that a redeploy does not bring back.
@@ -246,7 +255,15 @@ def type_noun(rtype: str) -> str:
 _RESOURCE_ID_CALL = re.compile(r"resourceId\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _FORMAT_NAME = re.compile(r"\[format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)\]")
+_ENVIRONMENT = re.compile(r"environment\(\)\.suffixes\.(\w+)")
+_INNER_FORMAT = re.compile(r"format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)")
 _ROLE_NAMES = {guid.lower(): name for name, guid in BUILT_IN_ROLES.items()}
+
+
+def _fold_format(match: re.Match) -> str:
+    args = [a.replace("''", "'") for a in _QUOTED.findall(match.group(2))]
+    text = match.group(1).replace("''", "'")
+    return re.sub(r"\{(\d+)\}", lambda m: args[int(m.group(1))] if int(m.group(1)) < len(args) else m.group(0), text)
 _GUID_IN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -262,6 +279,15 @@ def display_name(resource: dict) -> str:
         role = _ROLE_NAMES.get(found[-1].lower(), found[-1]) if found else "role"
         who = " ".join(str(p) for p in (props.get("principalType"), props.get("principalId")) if p)
         return f"{role} for {who}" if who else role
+    # the cloud's suffixes are known only at deployment: shown as a placeholder, then format() of literals folded
+    name = _ENVIRONMENT.sub(lambda m: f"'<{m.group(1)} suffix>'", name)
+    while True:
+        folded = _INNER_FORMAT.sub(lambda m: "'" + _fold_format(m).replace("'", "''") + "'", name)
+        if folded == name:
+            break
+        name = folded
+    if re.fullmatch(r"\['(?:[^']|'')*'\]", name):
+        return name[2:-2].replace("''", "'")
     match = _FORMAT_NAME.fullmatch(name)
     if match:
         args = [a.replace("''", "'") for a in _QUOTED.findall(match.group(2))]
@@ -402,13 +428,25 @@ def _key(resource: dict) -> tuple[str, str]:
     return str(resource.get("type", "")).lower(), str(resource.get("name", "")).lower()
 
 
-def _resources(template: dict, where: str) -> dict[tuple[str, str], dict]:
-    out: dict[tuple[str, str], dict] = {}
+def resource_list(template: dict, where: str) -> list[dict]:
+    """The resources a template deploys, in order: a nested deployment's inline template (private endpoints in
+    the network's group) contributes its resources, and the deployment stays, without its template."""
+    out: list[dict] = []
     for item in template.get("resources", []):
         if not isinstance(item, dict) or "type" not in item or "name" not in item:
             raise UsageError(f"{where}: a resource without a type or a name")
-        out[_key(item)] = item
+        nested = item.get("properties", {}).get("template") if isinstance(item.get("properties"), dict) else None
+        if item["type"] == DEPLOYMENT and isinstance(nested, dict):
+            out.append({**item, "properties": {k: v for k, v in item["properties"].items() if k != "template"}})
+            out.extend(resource_list(nested, f"{where} ({item['name']})"))
+        else:
+            out.append(item)
     return out
+
+
+def deployed_resources(template: dict, where: str) -> dict[tuple[str, str], dict]:
+    """resource_list by (type, name)."""
+    return {_key(item): item for item in resource_list(template, where)}
 
 
 def _workspace_name(resources: dict) -> str | None:
@@ -518,8 +556,8 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
     new_template = _parse((new_files or {}).get(TEMPLATE), f"{new_label}/{folder}/{TEMPLATE}")
     old_params = _parse((old_files or {}).get(PARAMETERS), f"{old_label}/{folder}/{PARAMETERS}")
     new_params = _parse((new_files or {}).get(PARAMETERS), f"{new_label}/{folder}/{PARAMETERS}")
-    old = _resources(old_template, f"{old_label}/{folder}/{TEMPLATE}")
-    new = _resources(new_template, f"{new_label}/{folder}/{TEMPLATE}")
+    old = deployed_resources(old_template, f"{old_label}/{folder}/{TEMPLATE}")
+    new = deployed_resources(new_template, f"{new_label}/{folder}/{TEMPLATE}")
     ws = WorkspaceDiff(folder, "changed", _workspace_name(old), _workspace_name(new))
 
     for key in list(new) + [k for k in old if k not in new]:
@@ -565,7 +603,7 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
 
 def graph_of(template: dict, folder: str) -> WorkspaceDiff:
     """One template's resources and dependencies as an unchanged workspace (for its README's diagram)."""
-    resources = _resources(template, f"{folder}/{TEMPLATE}")
+    resources = deployed_resources(template, f"{folder}/{TEMPLATE}")
     ws = WorkspaceDiff(folder, "unchanged", _workspace_name(resources), _workspace_name(resources))
     _graph(ws, resources, resources)
     return ws

@@ -324,7 +324,7 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
     """
     ws = _workspace_resource(template)
     name = ws["name"] if ws else folder
-    resources = [r for r in template.get("resources", []) if isinstance(r, dict)]
+    resources = diff_module.resource_list(template, folder)
     graph = diff_module.graph_of(template, folder)
     location = (parameters.get("parameters", {}).get("location") or {}).get("value")
     out = [f"# {_text(name)}", "",

@@ -527,11 +527,12 @@ def test_workspace_readme_lists_every_resource_draws_it_and_says_how_to_deploy(f
     text = _readme(folder)
     assert text == _readme(folder)  # deterministic
     tokens = _markdown_tokens(text)
-    resources = json.loads((OUT / folder / "main.json").read_text(encoding="utf-8"))["resources"]
+    resources = diff.resource_list(json.loads((OUT / folder / "main.json").read_text(encoding="utf-8")), folder)
     rows = [tokens[i + 2].content for i, t in enumerate(tokens) if t.type == "tr_open"]  # first cell of each row
     assert rows[1:len(resources) + 1] == [diff.type_label(r["type"]) for r in resources]
     (block,) = [t.content for t in tokens if t.type == "fence" and t.info == "mermaid"]
-    declared = set(re.findall(r'<br/>(.*?)"\]$', block, re.M))
+    declared = {label.replace("#lt;", "<").replace("#gt;", ">").replace("#quot;", '"').replace("#amp;", "&")
+                for label in re.findall(r'<br/>(.*?)"\]$', block, re.M)}
     assert {diff.display_name(r) for r in resources} <= declared
     for how in ("az deployment group create", "New-AzResourceGroupDeployment", "amlgen deploy", "Azure portal"):
         assert how in text

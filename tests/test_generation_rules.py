@@ -171,3 +171,67 @@ def test_more_than_800_resources_is_a_finding_not_a_failed_deployment(tmp_path):
     result = run_cli("validate", "huge.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert "huge.yaml:1:1: R220 the template would hold 806 resources" in result.stdout
+
+
+NET = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-net/providers/Microsoft.Network"
+
+
+def _pe_deployment(template: dict) -> dict:
+    (deployment,) = [r for r in template["resources"] if r["type"] == "Microsoft.Resources/deployments"]
+    return deployment
+
+
+def test_private_endpoints_deploy_into_the_networks_subscription_and_group_in_its_region():
+    template, bicep, _ = _render({"name": "churn-dev", "containerRegistry": False,
+                                  "privateEndpoints": {"subnet": f"{NET}/virtualNetworks/vnet/subnets/pe",
+                                                       "targets": ["workspace", "keyVault"],
+                                                       "privateDnsZones": "create"}})
+    assert not any(r["type"].startswith("Microsoft.Network/") for r in template["resources"])
+    d = _pe_deployment(template)
+    assert (d["subscriptionId"], d["resourceGroup"]) == ("11111111-1111-1111-1111-111111111111", "rg-net")
+    assert d["properties"]["parameters"]["location"]["value"] == (
+        "[reference(resourceId('11111111-1111-1111-1111-111111111111', 'rg-net', 'Microsoft.Network/virtualNetworks', "
+        "'vnet'), '2025-07-01', 'full').location]")
+    # the endpoints wait for what they connect to, which the outer template creates
+    assert d["dependsOn"] == ["[resourceId('Microsoft.MachineLearningServices/workspaces', 'churn-dev')]",
+                              f"[resourceId('Microsoft.KeyVault/vaults', '{derived_name('keyVault', 'churn-dev', None)}')]"]
+    inner = d["properties"]["template"]
+    endpoints = [r for r in inner["resources"] if r["type"] == "Microsoft.Network/privateEndpoints"]
+    assert [e["location"] for e in endpoints] == ["[parameters('location')]"] * 2
+    assert {e["properties"]["privateLinkServiceConnections"][0]["properties"]["privateLinkServiceId"]
+            for e in endpoints} == {"[parameters('workspaceId')]", "[parameters('keyVaultId')]"}
+    zones = sorted(r["name"] for r in inner["resources"] if r["type"] == "Microsoft.Network/privateDnsZones")
+    assert zones == ["privatelink.api.azureml.ms", "privatelink.notebooks.azure.net", "privatelink.vaultcore.azure.net"]
+    assert "module privateEndpoints 'modules/private-endpoints.bicep' = {" in bicep
+    assert "scope: resourceGroup('11111111-1111-1111-1111-111111111111', 'rg-net')" in bicep
+
+
+def test_private_endpoints_location_and_group_can_be_set():
+    spec = {"name": "churn-dev", "containerRegistry": False,
+            "privateEndpoints": {"subnet": f"{NET}/virtualNetworks/vnet/subnets/pe", "targets": ["storageBlob"],
+                                 "privateDnsZones": "none", "resourceGroup": "rg-endpoints",
+                                 "location": "northeurope"}}
+    template, bicep, _ = _render(spec)
+    d = _pe_deployment(template)
+    assert d["resourceGroup"] == "rg-endpoints"
+    assert d["properties"]["parameters"]["location"] == {"value": "northeurope"}
+    assert "privateEndpointNetwork" not in bicep  # the network is not read when the region is given
+    inner = d["properties"]["template"]["resources"]
+    assert [r["type"] for r in inner] == ["Microsoft.Network/privateEndpoints"]  # none: no zones, no zone group
+
+
+def test_created_storage_zones_take_their_suffix_from_the_environment_and_existing_zones_are_kept():
+    zone_id = f"{NET}/privateDnsZones/privatelink.blob.core.windows.net".replace("rg-net", "rg-dns")
+    template, _, _ = _render({"name": "churn-dev", "containerRegistry": False,
+                              "privateEndpoints": {"subnet": f"{NET}/virtualNetworks/vnet/subnets/pe",
+                                                   "targets": ["storageBlob", "storageFile"],
+                                                   "privateDnsZones": {"privatelink.blob.core.windows.net": zone_id,
+                                                                       "privatelink.file.core.windows.net": "create"}}})
+    inner = _pe_deployment(template)["properties"]["template"]["resources"]
+    zones = [r["name"] for r in inner if r["type"] == "Microsoft.Network/privateDnsZones"]
+    assert zones == ["[format('privatelink.file.{0}', environment().suffixes.storage)]"]
+    groups = {r["name"]: r["properties"]["privateDnsZoneConfigs"][0]["properties"]["privateDnsZoneId"]
+              for r in inner if r["type"].endswith("privateDnsZoneGroups")}
+    blob_group = next(v for k, v in groups.items() if "blob" in k)
+    assert blob_group == ("[resourceId('11111111-1111-1111-1111-111111111111', 'rg-dns', 'Microsoft.Network/privateDnsZones', "
+                          "'privatelink.blob.core.windows.net')]")

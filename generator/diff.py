@@ -572,7 +572,8 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
 #   idleTimeBeforeShutdown: Learn how-to-create-compute-instance#configure-idle-shutdown ("ARM Templates: only
 #     configurable during new compute instance creation").
 #   sshSettings: same page, Enable SSH access ("SSH access can't be enabled or disabled after creation").
-#   setupScripts: Learn how-to-customize-compute-instance (the creation script runs when the instance is created).
+#   setupScripts: Learn how-to-customize-compute-instance ("a Creation script, which will run once when the compute
+#     instance is created").
 NOT_APPLIED_TO_INSTANCE = {
     "idleTimeBeforeShutdown": "change it on the instance (studio: Schedules > Edit, or the REST action "
                               "updateIdleShutdownSetting)",

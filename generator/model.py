@@ -257,10 +257,12 @@ def _name(section: dict, kind: str, spec_name: str, seed: str | None) -> str:
 
 
 def _compute_identity(c: dict, by_key: dict) -> UserIdentity | str | None:
-    """A compute's managed identity: system-assigned unless the spec says otherwise. With the registry's admin
-    user off, Azure ML pulls images with the compute's identity (Learn, how-to-identity-based-service-authentication:
-    "When you disable the admin user for ACR, Azure Machine Learning uses a managed identity to build and pull
-    Docker images"), so a compute without one cannot run custom environments."""
+    """A compute's managed identity: system-assigned unless the spec says otherwise ("None": no identity). The
+    registry amlgen creates has its admin user off, and then Azure ML pulls images with the compute's identity
+    (Learn, how-to-identity-based-service-authentication, "Scenario: Azure Container Registry without admin user":
+    "create machine learning compute cluster with system-assigned managed identity enabled ... A managed identity is
+    automatically granted ACRPull role on workspace ACR"), so a compute without one cannot pull environment images.
+    Attached Kubernetes takes one system- or one user-assigned identity (same page, Limitations)."""
     value = c.get("identity", "SystemAssigned")
     if value == "None":
         return None

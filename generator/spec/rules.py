@@ -446,6 +446,8 @@ def _check_image_build_compute(data: dict, report: _Report) -> None:
         report.add(path, "R230", f"'{build}' is not a compute cluster (type: {computes[build].get('type')}), but images "
                                  f"build on a compute cluster; name a cluster ({', '.join(clusters) or 'this spec declares none'}) or "
                                  "declare one under computes with type: cluster")
+    elif build not in computes and RULES["compute"].problem(build):
+        report.add(path, "R201", f"{RULES['compute'].problem(build)}; no compute can have this name")
     elif build not in computes:
         report.add(path, "R231", f"'{build}' is not declared under computes, so this deployment does not create it: "
                                  "the compute cluster must exist in the workspace before the first image build (an "

@@ -83,6 +83,7 @@ WARNINGS = {
     "D004": "location changed",
     "D005": "removed resource stays in Azure",
     "D006": "resource group changed",
+    "D007": "not applied to an existing instance",
 }
 
 # Resources that an incremental deployment leaves in place when the template stops naming them, and what that
@@ -597,8 +598,86 @@ def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dic
         ws.status = "unchanged"
 
     _warn(ws)
+    _compute_warnings(ws, old, new, parameter_values(old_params, old_template),
+                      parameter_values(new_params, new_template))
     _graph(ws, old, new)
     return ws
+
+
+# Compute instance properties that Azure takes only when the instance is created: a PUT on an existing instance
+# leaves them as they were, without an error, so a redeploy looks fine and changes nothing. Under
+# properties.properties of a ComputeInstance, with how to make the change instead.
+#   idleTimeBeforeShutdown: Learn how-to-create-compute-instance#configure-idle-shutdown ("ARM Templates: only
+#     configurable during new compute instance creation").
+#   sshSettings: same page, Enable SSH access ("SSH access can't be enabled or disabled after creation").
+#   setupScripts: Learn how-to-customize-compute-instance ("a Creation script, which will run once when the compute
+#     instance is created").
+NOT_APPLIED_TO_INSTANCE = {
+    "idleTimeBeforeShutdown": "change it on the instance (studio: Schedules > Edit, or the REST action "
+                              "updateIdleShutdownSetting)",
+    "sshSettings": "SSH is fixed at creation: delete and recreate the instance to change it",
+    "setupScripts": "the creation script ran when the instance was created: run the new script on the instance, "
+                    "or recreate it",
+}
+_PARAMETER_REFERENCE = re.compile(r"^\[parameters\('([A-Za-z_][A-Za-z0-9_]*)'\)\]$")
+
+
+def parameter_reference(value) -> str | None:
+    """The parameter name when `value` is exactly `[parameters('name')]` (a value the template takes from a
+    parameter, e.g. a compute's VM size), else None."""
+    m = _PARAMETER_REFERENCE.match(value) if isinstance(value, str) else None
+    return m.group(1) if m else None
+
+
+def parameter_values(params: dict, template: dict) -> dict:
+    """What each template parameter resolves to in this tree: main.parameters.json's value, else its default."""
+    values = {name: p["defaultValue"] for name, p in (template.get("parameters") or {}).items()
+              if isinstance(p, dict) and "defaultValue" in p}
+    for name, entry in (params.get("parameters") or {}).items():
+        if isinstance(entry, dict) and "value" in entry:
+            values[name] = entry["value"]
+    return values
+
+
+def _resolved(value, values: dict):
+    """`value` with every `[parameters('x')]` string replaced by what x resolves to (left as is when unknown)."""
+    if isinstance(value, dict):
+        return {k: _resolved(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, values) for v in value]
+    name = parameter_reference(value)
+    return values[name] if name is not None and name in values else value
+
+
+def _compute_warnings(ws: WorkspaceDiff, old: dict, new: dict, old_values: dict, new_values: dict) -> None:
+    """Computes whose template values come from parameters (the VM size), compared with the parameters resolved,
+    so a size changed in the spec is still a create-only change (D001); and instance properties a redeploy does
+    not apply (D007)."""
+    if ws.status != "changed":
+        return
+    strip = ("type", "name", "dependsOn")
+    for key in new:
+        if key not in old or new[key].get("type") != COMPUTE:
+            continue
+        before = {k: v for k, v in _resolved(old[key], old_values).items() if k not in strip}
+        after = {k: v for k, v in _resolved(new[key], new_values).items() if k not in strip}
+        changes = compare(before, after)
+        rdiff = ResourceDiff("changed", COMPUTE, new[key]["name"], tuple(changes), display_name(new[key]))
+        literal = {c.segments for c in compare({k: v for k, v in old[key].items() if k not in strip},
+                                               {k: v for k, v in new[key].items() if k not in strip})}
+        instance = (new[key].get("properties") or {}).get("computeType") == "ComputeInstance"
+        for change in changes:
+            if change.segments not in literal:  # changed through a parameter only: _warn has not seen it
+                reason = _create_only(rdiff, change)
+                if reason:
+                    ws.warnings.append(DiffWarning("D001", reason, COMPUTE, rdiff.name, change.path))
+            inner = change.segments[2] if change.segments[:2] == ("properties", "properties") and \
+                len(change.segments) > 2 else None
+            if instance and inner in NOT_APPLIED_TO_INSTANCE:
+                ws.warnings.append(DiffWarning(
+                    "D007", f"{change.path} of compute instance '{rdiff.display or rdiff.name}' is set only when the "
+                            "instance is created: not applied to an existing instance (a redeploy succeeds and leaves "
+                            f"the old value); {NOT_APPLIED_TO_INSTANCE[inner]}", COMPUTE, rdiff.name, change.path))
 
 
 def graph_of(template: dict, folder: str) -> WorkspaceDiff:

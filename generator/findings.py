@@ -90,6 +90,23 @@ RULES: dict[str, Rule] = {
     "R222": Rule("Private endpoints without an explicit, complete choice of their private DNS zones.",
                  _learn("dns/private-dns-virtual-network-links") + " (a network links to one zone of a name); "
                  + _learn("private-link/private-endpoint-dns-integration")),
+    "R230": Rule("The image build compute names a compute of the spec that is not a compute cluster.",
+                 _learn("machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr")),
+    "R231": Rule("The image build compute is not declared in the spec: it must exist before the first image build.",
+                 "https://github.com/Azure/bicep-registry-modules/tree/main/avm/res/machine-learning-services/"
+                 "workspace/tests/e2e/max/main.test.bicep (imageBuildCompute names a compute the test never creates)",
+                 WARNING),
+    "R232": Rule("SSH on a compute instance without a way to log in (no public key, no assigned user).",
+                 _learn("machine-learning/how-to-create-compute-instance#enable-ssh-access")),
+    "R233": Rule("A compute instance's SSH public key is not an RSA public key in a form Azure takes.",
+                 _learn("machine-learning/how-to-create-compute-instance#enable-ssh-access")),
+    "R234": Rule("A compute's VM size is retired: Azure cannot create it (generator/vmsizes.py, as of its AS_OF date).",
+                 _learn("virtual-machines/sizes/lifecycle/retirements-and-capacity-restrictions")),
+    "R235": Rule("A compute's VM size is announced for retirement (generator/vmsizes.py, as of its AS_OF date).",
+                 _learn("virtual-machines/sizes/lifecycle/retirements-and-capacity-restrictions"), WARNING),
+    "R236": Rule("A compute instance with a managed identity shuts down when idle only if the identity has "
+                 "Contributor on the workspace.",
+                 _learn("machine-learning/how-to-create-compute-instance#configure-idle-shutdown"), WARNING),
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from generator.naming import ResourceId, derived_name, parse_resource_id
 from generator.roles import role_guid
+from generator.vmsizes import DEFAULT_VM_SIZE
 
 # Properties Azure fixes when the workspace is created: changing one means a new workspace (or a refusal).
 # Marked on the fields with create_only() so the diff and the rules can warn before it happens.
@@ -178,6 +179,8 @@ class ComputeInstance:
     setup_script: str | None
     subnet: str | None
     public_ip: bool
+    identity: UserIdentity | str | None = None  # as for clusters
+    ssh_public_key: str | None = None  # with ssh: the key to log in with (None: the assigned user adds one later)
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ class AttachedCompute:
     type: str  # kubernetes | databricks | synapseSpark
     resource_id: str
     namespace: str | None
+    identity: UserIdentity | str | None = None  # kubernetes only: one system- or one user-assigned identity
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,19 @@ def _existing(section: dict) -> Existing | None:
 
 def _name(section: dict, kind: str, spec_name: str, seed: str | None) -> str:
     return section.get("name") or derived_name(kind, spec_name, seed)
+
+
+def _compute_identity(c: dict, by_key: dict) -> UserIdentity | str | None:
+    """A compute's managed identity: system-assigned unless the spec says otherwise ("None": no identity). The
+    registry amlgen creates has its admin user off, and then Azure ML pulls images with the compute's identity
+    (Learn, how-to-identity-based-service-authentication, "Scenario: Azure Container Registry without admin user":
+    "create machine learning compute cluster with system-assigned managed identity enabled ... A managed identity is
+    automatically granted ACRPull role on workspace ACR"), so a compute without one cannot pull environment images.
+    Attached Kubernetes takes one system- or one user-assigned identity (same page, Limitations)."""
+    value = c.get("identity", "SystemAssigned")
+    if value == "None":
+        return None
+    return by_key.get(value, value)
 
 
 def build(data: dict, source: str) -> Spec:
@@ -327,19 +344,22 @@ def build(data: dict, source: str) -> Spec:
     for compute_name, c in sorted((data.get("computes") or {}).items()):
         if c["type"] in ("kubernetes", "databricks", "synapseSpark"):
             computes.append(AttachedCompute(compute_name, c["type"], c["resourceId"],
-                                            c.get("namespace", "default") if c["type"] == "kubernetes" else None))
+                                            c.get("namespace", "default") if c["type"] == "kubernetes" else None,
+                                            _compute_identity(c, by_key) if c["type"] == "kubernetes" else None))
         elif c["type"] == "cluster":
-            computes.append(ComputeCluster(compute_name, c.get("vmSize", "Standard_DS3_v2"),
+            computes.append(ComputeCluster(compute_name, c.get("vmSize", DEFAULT_VM_SIZE),
                                            c.get("priority", "Dedicated"), c.get("minNodes", 0),
                                            c.get("maxNodes", 4), c.get("idleMinutesBeforeScaleDown", 2),
-                                           c.get("subnet"), not isolated,
-                                           by_key.get(c["identity"], c["identity"]) if "identity" in c else None))
+                                           c.get("subnet"), not isolated, _compute_identity(c, by_key)))
         else:
             user = c.get("assignedUser")
-            computes.append(ComputeInstance(compute_name, c.get("vmSize", "Standard_DS3_v2"),
+            ssh = c.get("ssh", False)
+            computes.append(ComputeInstance(compute_name, c.get("vmSize", DEFAULT_VM_SIZE),
                                             (user["objectId"], user["tenantId"]) if user else None,
-                                            c.get("idleMinutesBeforeShutdown", 60), bool(c.get("ssh", False)),
-                                            c.get("setupScript"), c.get("subnet"), not isolated))
+                                            c.get("idleMinutesBeforeShutdown", 60), bool(ssh),
+                                            c.get("setupScript"), c.get("subnet"), not isolated,
+                                            _compute_identity(c, by_key),
+                                            ssh.get("publicKey") if isinstance(ssh, dict) else None))
     roles = tuple(
         RoleAssignment(ra["role"], role_guid(ra["role"]), ra["principalId"].lower(), ra["principalType"],
                        ra.get("scope", "workspace"), ra.get("description"))

@@ -40,9 +40,11 @@ RULES: dict[str, NameRule] = {
     "logAnalytics": NameRule(4, 63, r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
                              "a Log Analytics workspace name has 4-63 letters, digits and hyphens, starting and ending "
                              "with a letter or digit"),
-    "compute": NameRule(3, 24, r"[a-zA-Z](?![a-zA-Z0-9-]*-\d+$)[a-zA-Z0-9-]*",
-                        "a compute name has 3-24 letters, digits and hyphens, starts with a letter, and does not end "
-                        "with a hyphen and digits"),
+    # Learn (how-to-create-compute-instance, Compute name): "If - character is used, then it needs to be followed
+    # by at least one letter later in the name": so 'gpu-cluster-', 'x-1-' and 'gpu-1' are all refused.
+    "compute": NameRule(3, 24, r"[a-zA-Z](?![a-zA-Z0-9-]*-[0-9-]*$)[a-zA-Z0-9-]*",
+                        "a compute name has 3-24 letters, digits and hyphens, starts with a letter, and every hyphen "
+                        "is followed by a letter somewhere later in the name"),
     "applicationInsights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]",
                                     "an Application Insights name has 1-255 characters, none of % & \\ ? /, and does "
                                     "not end with a period or a space"),

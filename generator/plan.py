@@ -274,22 +274,47 @@ def _idle(minutes: int) -> str:
     return f"PT{minutes}M"
 
 
-def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str) -> Resource:
+def vm_size_parameter(symbol: str) -> str:
+    """The template parameter that carries a compute's VM size, derived from the compute's symbol (itself derived
+    deterministically from the compute's name), so the portal's Deploy to Azure form can change it at creation."""
+    return symbol + "VmSize"
+
+
+def _vm_size(c: ComputeCluster | ComputeInstance, symbol: str, parameters: list) -> Param:
+    name = vm_size_parameter(symbol)
+    kind = "compute cluster" if isinstance(c, ComputeCluster) else "compute instance"
+    parameters.append(Parameter(name, "string", f"Optional. The VM size of the {kind} '{c.name}' (from the spec). "
+                                "Fixed when the compute is created: a new size needs a new compute.",
+                                default=c.vm_size, value=c.vm_size))
+    return Param(name)
+
+
+def _ssh_settings(c: ComputeInstance) -> dict:
+    """SSH is fixed at creation (Learn, how-to-create-compute-instance: "SSH access can't be enabled or disabled
+    after creation"); the key is user text, emitted as a literal. Without a key (only with an assigned user, see
+    rules.py) the owner adds theirs later in the studio."""
+    if not c.ssh:
+        return {"sshPublicAccess": "Disabled"}
+    return {"sshPublicAccess": "Enabled", "adminPublicKey": c.ssh_public_key}
+
+
+def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str, parameters: list | None = None) -> Resource:
     common = {"parent": Ref("workspace", "resource"), "childName": c.name, "location": LOCATION,
-              "tags": _tags(spec), "subnet": {"id": resource_id(c.subnet)} if c.subnet else None}
+              "tags": _tags(spec), "subnet": {"id": resource_id(c.subnet)} if c.subnet else None,
+              "identity": _compute_identity(c.identity)}
+    vm_size = _vm_size(c, symbol, parameters) if parameters is not None else c.vm_size
     if isinstance(c, ComputeCluster):
         return Resource("compute-cluster", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                         _child_name(spec.name, c.name), {**common,
-                            "identity": _compute_identity(c.identity),
-                            "vmSize": c.vm_size, "vmPriority": c.priority,
+                            "vmSize": vm_size, "vmPriority": c.priority,
                             "enableNodePublicIp": c.public_ip,
                             "scaleSettings": {"minNodeCount": c.min_nodes, "maxNodeCount": c.max_nodes,
                                               "nodeIdleTimeBeforeScaleDown": _idle(c.idle_minutes)}})
     return Resource("compute-instance", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                     _child_name(spec.name, c.name), {**common,
-                        "vmSize": c.vm_size, "enableNodePublicIp": c.public_ip,
+                        "vmSize": vm_size, "enableNodePublicIp": c.public_ip,
                         "idleTimeBeforeShutdown": _idle(c.idle_minutes),
-                        "sshPublicAccess": "Enabled" if c.ssh else "Disabled",
+                        "sshSettings": _ssh_settings(c),
                         "personalComputeInstanceSettings": {"assignedUser": {
                             "objectId": c.assigned_user[0], "tenantId": c.assigned_user[1]}} if c.assigned_user else None,
                         "setupScripts": {"scripts": {"creationScript": {
@@ -313,6 +338,7 @@ def _attached(spec: Spec, c: AttachedCompute, symbol: str, secrets: list) -> Res
     return Resource("compute-attached", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                     _child_name(spec.name, c.name), {
                         "condition": Param(ATTACH_PARAMETER), "parent": Ref("workspace", "resource"),
+                        "identity": _compute_identity(c.identity),
                         "childName": c.name, "location": LOCATION, "computeType": _ATTACH[c.type],
                         "resourceId": resource_id(c.resource_id), "properties": properties})
 
@@ -513,10 +539,11 @@ def build(spec: Spec) -> Plan:
     resources.append(_workspace(spec, spec.container_registry is not None, ai is not None))
     taken = {r.symbol for r in resources} | {"location"}
     secrets: list[Parameter] = []
+    vm_sizes: list[Parameter] = []
     for compute in spec.computes:
         symbol = _symbol("compute", compute.name, taken)
         resources.append(_attached(spec, compute, symbol, secrets) if isinstance(compute, AttachedCompute)
-                         else _compute(spec, compute, symbol))
+                         else _compute(spec, compute, symbol, vm_sizes))
     for d in spec.datastores:
         resources.append(_datastore(spec, d, _symbol("datastore", d.name, taken), secrets))
     for i, ra in enumerate(spec.role_assignments):
@@ -535,6 +562,7 @@ def build(spec: Spec) -> Plan:
                                     "Databricks, Synapse). Set true once, on the deployment that attaches them: "
                                     "attaching an attached compute fails, so other deployments leave them alone.",
                                     default=False))
+    parameters.extend(vm_sizes)
     parameters.extend(secrets)
     outputs = [
         Output("workspaceName", "string", Ref("workspace", "name"), "The workspace's name."),

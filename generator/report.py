@@ -280,7 +280,7 @@ DEPLOY_BUTTON = "https://aka.ms/deploytoazurebutton"
 PORTAL_CREATE = "https://portal.azure.com/#create/Microsoft.Template/uri/"
 
 
-def _sku(resource: dict) -> str | None:
+def _sku(resource: dict, values: dict | None = None) -> str | None:
     props = resource.get("properties") or {}
     for holder in (resource.get("sku"), props.get("sku")):
         if isinstance(holder, dict) and holder.get("name"):
@@ -288,7 +288,11 @@ def _sku(resource: dict) -> str | None:
     inner = props.get("properties") if isinstance(props.get("properties"), dict) else {}
     if inner.get("vmSize"):
         priority = inner.get("vmPriority")
-        return f"{inner['vmSize']}" + (f" ({priority})" if priority and priority != "Dedicated" else "")
+        size = inner["vmSize"]
+        parameter = diff_module.parameter_reference(size)
+        if parameter is not None:  # a template parameter (the Deploy to Azure form can change it)
+            size = f"{(values or {}).get(parameter, '?')}, parameter {parameter}"
+        return f"{size}" + (f" ({priority})" if priority and priority != "Dedicated" else "")
     return None
 
 
@@ -333,8 +337,9 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
            f"Region: {_text(location) if location else 'the resource group’s region'} "
            "(the `location` parameter).", "",
            "| Resource | Name | SKU / size | Network |", "| --- | --- | --- | --- |"]
+    values = diff_module.parameter_values(parameters, template)
     for r in resources:
-        out.append(f"| {type_label(r['type'])} | {_code(diff_module.display_name(r))} | {_text(_sku(r) or '—')} "
+        out.append(f"| {type_label(r['type'])} | {_code(diff_module.display_name(r))} | {_text(_sku(r, values) or '—')} "
                    f"| {_text(_exposure(r) or '—')} |")
     existing = [n for n in graph.nodes if n.status == "existing"]
     if existing:

@@ -489,10 +489,13 @@ def _hostile_specs() -> dict[str, dict]:
                           "curated": {"type": "blob", "container": "curated", "description": HOSTILE[12],
                                       "account": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups"
                                                  "/rg-data/providers/Microsoft.Storage/storageAccounts/stdatalake"}},
-                      "computes": {"ci-a": {"type": "instance", "vmSize": "Standard_DS3_v2",
+                      "computes": {"ci-a": {"type": "instance", "vmSize": "Standard_D4s_v5",
                                             "assignedUser": {"objectId": "11111111-1111-1111-1111-111111111111",
                                                              "tenantId": "22222222-2222-2222-2222-222222222222"},
-                                            "setupScript": HOSTILE[0] + HOSTILE[1] + HOSTILE[2]}}},
+                                            "setupScript": HOSTILE[0] + HOSTILE[1] + HOSTILE[2]},
+                                   # an SSH public key is not a secret, but it is user text: a literal, never code
+                                   "ci-b": {"type": "instance",
+                                            "ssh": {"publicKey": "ssh-rsa " + HOSTILE[4] + HOSTILE[5] + HOSTILE[6]}}}},
     }
 
 
@@ -504,6 +507,8 @@ def free_texts(data: dict) -> list[str]:
     texts += [r.get("description") for r in data.get("roleAssignments", [])]
     texts += [d.get("description") for d in data.get("datastores", {}).values()]
     texts += [c.get("setupScript") for c in data.get("computes", {}).values()]
+    texts += [(c.get("ssh") or {}).get("publicKey") for c in data.get("computes", {}).values()
+              if isinstance(c.get("ssh"), dict)]
     return [t for t in texts if t is not None]
 
 
@@ -546,7 +551,8 @@ def test_hostile_specs_use_every_free_text_field():
     # the free-text strings of the schema today (no pattern, no enum), each covered by a hostile spec
     covered = {"/$defs/tags/additionalProperties", "/$defs/workspace/properties/friendlyName",
                "/$defs/workspace/properties/description", "/$defs/roleAssignment/properties/description",
-               "/$defs/datastore/properties/description", "/$defs/compute/properties/setupScript"}
+               "/$defs/datastore/properties/description", "/$defs/compute/properties/setupScript",
+               "/$defs/compute/properties/ssh/properties/publicKey"}
     # names, ids and references: checked by rules (naming, role table, known identities), not free text
     not_free = {"/properties/nameSeed", "/properties/extends", "/$defs/storage/properties/name",
                 "/$defs/keyVault/properties/name", "/$defs/applicationInsights/properties/name",

@@ -38,6 +38,8 @@ EXPECT = {
     },
     "add_compute": {"team": ("changed", {("changed", CP), ("added", CP), ("added", diff.ROLE_ASSIGNMENT)}, [])},
     "add_registry": {"team": ("changed", {("added", CR), ("changed", WS)}, [])},
+    # the VM size comes from a parameter: still create-only (D001); idle shutdown and SSH are not re-applied (D007)
+    "recreate_instance": {"team": ("changed", {("changed", CP)}, ["D007", "D007", "D001"])},
     "flip_hbi": {"team": ("changed", {("changed", WS)}, ["D001"])},
     "drop_registry": {"team": ("changed", {("removed", CR), ("changed", WS)}, ["D002"])},
     "move_location": {"team": ("changed", set(), ["D004"])},

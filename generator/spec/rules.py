@@ -7,6 +7,7 @@ from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
 from generator.apiversions import PREVIEW_API_VERSIONS
 from generator.roles import BUILT_IN_ROLES, role_guid
 from generator.clouds import needed_dns_zones
+from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
 
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 from generator.spec.load import Document
@@ -164,12 +165,6 @@ def _check_computes(data: dict, report: _Report) -> None:
         if c["type"] == "cluster" and c.get("minNodes", 0) > c.get("maxNodes", 4):
             report.add(path + ("minNodes",), "R212",
                        f"minNodes ({c.get('minNodes', 0)}) is above maxNodes ({c.get('maxNodes', 4)})")
-    build = (data.get("workspace") or {}).get("imageBuildCompute")
-    if build and computes and computes.get(build, {}).get("type") != "cluster":
-        report.add(("workspace", "imageBuildCompute"), "R212",
-                   f"'{build}' is not a compute cluster of this spec (clusters: "
-                   f"{', '.join(sorted(n for n, c in computes.items() if c['type'] == 'cluster')) or 'none'}); "
-                   "images build on a cluster", WARNING)
 
 
 _PE_SECTIONS = {"storageBlob": "storage", "storageFile": "storage", "keyVault": "keyVault",
@@ -304,7 +299,7 @@ def _check_identity(data: dict, report: _Report) -> None:
                    "SystemAssigned,UserAssigned (or UserAssigned)", key=True)
     compute_identities = [(("computes", name, "identity"), c.get("identity"))
                           for name, c in sorted((data.get("computes") or {}).items())
-                          if c.get("identity") not in (None, "SystemAssigned")]
+                          if c.get("identity") not in (None, "SystemAssigned", "None")]
     for path, value in ((("workspace", "identity", "primary"), ident.get("primary")),
                         (("workspace", "encryption", "identity"), (ws.get("encryption") or {}).get("identity")),
                         *compute_identities):
@@ -482,6 +477,88 @@ def _check_reachable(data: dict, report: _Report) -> None:
                        WARNING)
 
 
+def _check_image_build_compute(data: dict, report: _Report) -> None:
+    """Images build on a compute cluster. A name the spec declares must be a cluster (R230); a name it does not
+    declare must exist before the first image build (R231): Azure stores the name without checking it, as
+    Microsoft's own AVM test does (avm/res/machine-learning-services/workspace/tests/e2e/max: imageBuildCompute:
+    'testcompute', a compute the test never creates)."""
+    build = (data.get("workspace") or {}).get("imageBuildCompute")
+    if not build:
+        return
+    computes = data.get("computes") or {}
+    clusters = sorted(n for n, c in computes.items() if c.get("type") == "cluster")
+    path = ("workspace", "imageBuildCompute")
+    if build in computes and computes[build].get("type") != "cluster":
+        report.add(path, "R230", f"'{build}' is not a compute cluster (type: {computes[build].get('type')}), but images "
+                                 f"build on a compute cluster; name a cluster ({', '.join(clusters) or 'this spec declares none'}) or "
+                                 "declare one under computes with type: cluster")
+    elif build not in computes and RULES["compute"].problem(build):
+        report.add(path, "R201", f"{RULES['compute'].problem(build)}; no compute can have this name")
+    elif build not in computes:
+        report.add(path, "R231", f"'{build}' is not declared under computes, so this deployment does not create it: "
+                                 "the compute cluster must exist in the workspace before the first image build (an "
+                                 f"environment build fails until then); declare it here with type: cluster"
+                                 + (f" (declared clusters: {', '.join(clusters)})" if clusters else ""), WARNING)
+
+
+def _check_compute_ssh(data: dict, report: _Report) -> None:
+    """SSH on a compute instance is fixed at creation and needs a way to log in: a public key, or (for an
+    instance created for another user) no key, which the owner adds in the studio afterwards (Learn,
+    how-to-create-compute-instance, "Set up an SSH key later")."""
+    for name, c in sorted((data.get("computes") or {}).items()):
+        ssh = c.get("ssh")
+        if c.get("type") != "instance" or ssh in (None, False):
+            continue
+        path = ("computes", name, "ssh")
+        if ssh is True and "assignedUser" not in c:
+            report.add(path, "R232", "ssh: true gives no way to log in: the instance belongs to whoever deploys the "
+                                     "template (often a pipeline), who cannot add a key later; give the key: "
+                                     "ssh: {publicKey: 'ssh-rsa AAAA...'} (or set assignedUser, whose owner adds a "
+                                     "key in the studio after creation)")
+        elif isinstance(ssh, dict):
+            key = ssh.get("publicKey", "")
+            if not (key.startswith("ssh-rsa ") or key.startswith("---- BEGIN SSH2 PUBLIC KEY ----")):
+                report.add(path + ("publicKey",), "R233",
+                           "Azure takes an RSA public key: one line starting with 'ssh-rsa ' (the contents of "
+                           "~/.ssh/id_rsa.pub), or the multi-line SSH2 form starting with "
+                           "'---- BEGIN SSH2 PUBLIC KEY ----'; generate one with ssh-keygen -t rsa -b 4096")
+
+
+def _check_vm_sizes(data: dict, report: _Report) -> None:
+    """Retired VM sizes cannot be created (R234); sizes announced for retirement still can, until their date (R235).
+    Compared with the table's fixed AS_OF date, never today's, so findings do not change from one day to the next."""
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if c.get("type") not in ("cluster", "instance"):
+            continue
+        size = c.get("vmSize", DEFAULT_VM_SIZE)
+        r = retirement(size)
+        if r is None:
+            continue
+        path = ("computes", name, "vmSize") if "vmSize" in c else ("computes", name)
+        if r.retired():
+            report.add(path, "R234", f"{size} ({r.series} series) was retired on {r.on.isoformat()}: Azure cannot "
+                                     f"create it; choose a current size, e.g. {r.replacement}", key="vmSize" not in c)
+        else:
+            report.add(path, "R235", f"{size} ({r.series} series) is announced for retirement on {r.on.isoformat()} "
+                                     f"(as of {AS_OF.isoformat()}); new subscriptions may not be able to deploy it and "
+                                     f"the compute stops on that date; consider {r.replacement}", WARNING,
+                       key="vmSize" not in c)
+
+
+def _check_compute_identity(data: dict, report: _Report) -> None:
+    """A compute instance with a managed identity shuts down when idle only if that identity has Contributor on the
+    workspace (Learn, how-to-create-compute-instance#configure-idle-shutdown). amlgen gives instances a
+    system-assigned identity by default (for image pulls with the registry's admin user off) and grants it
+    nothing, so it says so."""
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if c.get("type") == "instance" and c.get("identity", "SystemAssigned") != "None":
+            report.add(("computes", name), "R236",
+                       "the instance has a managed identity (system-assigned unless 'identity' says otherwise), so "
+                       "idle shutdown only happens once that identity has Contributor on the workspace; grant it "
+                       "after deployment, or set identity: None if the instance needs no identity", WARNING,
+                       key=True)
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -491,6 +568,10 @@ def check(doc: Document) -> list[Finding]:
     _check_registry(doc.data, report)
     _check_role_assignments(doc.data, report)
     _check_computes(doc.data, report)
+    _check_image_build_compute(doc.data, report)
+    _check_compute_ssh(doc.data, report)
+    _check_vm_sizes(doc.data, report)
+    _check_compute_identity(doc.data, report)
     _check_private_endpoints(doc.data, report)
     _check_kind(doc.data, report)
     _check_identity(doc.data, report)

@@ -166,6 +166,9 @@ resource computeAksInference 'Microsoft.MachineLearningServices/workspaces/compu
   parent: workspace
   name: 'aks-inference'
   location: location
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     computeType: 'Kubernetes'
     resourceId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-aks', 'Microsoft.ContainerService/managedClusters', 'aks-ml')

@@ -102,3 +102,19 @@ def test_the_checks_find_what_they_look_for():
     assert ID_FUNCTIONS.match("[resourceId('s', 'g', 'Microsoft.Network/virtualNetworks/subnets', 'v', 's')]")
     assert not ID_FUNCTIONS.match("[concat('/subscriptions/', 'x')]")
     assert "core.windows.net" in "privatelink.blob.core.windows.net"
+
+
+@pytest.mark.parametrize("path", [p for p in TEMPLATES if p.name == "main.json"], ids=lambda p: p.relative_to(OUT).as_posix())
+def test_compute_vm_sizes_are_parameters_whose_values_come_from_the_spec(path):
+    """arm-ttk / Deploy-to-Azure: a VM size is a parameter the portal form can change at creation; its default and
+    main.parameters.json carry the spec's size."""
+    template = json.loads(path.read_text(encoding="utf-8"))
+    values = json.loads((path.parent / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    for r in template["resources"]:
+        size = (r.get("properties") or {}).get("properties", {}).get("vmSize") if r["type"].endswith("/computes") else None
+        if size is None:
+            continue
+        m = re.fullmatch(r"\[parameters\('(\w+)'\)\]", size)
+        assert m, f"{r['name']}: vmSize {size!r} is not a parameter"
+        param = template["parameters"][m.group(1)]
+        assert param["type"] == "string" and param["defaultValue"] == values[m.group(1)]["value"]

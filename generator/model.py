@@ -116,7 +116,7 @@ class Encryption:
     key_vault: str
     key_uri: str
     identity: UserIdentity | None
-    service_side: bool
+    service_side: bool = create_only(False)  # enableServiceSideCMKEncryption: chosen at creation, like the key
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,8 @@ RULES: dict[str, Rule] = {
                  _learn("azure-resource-manager/templates/best-practices#template-limits")),
     "R221": Rule("A workspace closed to the public network that nobody can reach.",
                  _learn("machine-learning/how-to-configure-private-link"), WARNING),
+    "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
+                 _learn("key-vault/general/soft-delete-overview"), WARNING),
 }
 
 

@@ -39,6 +39,7 @@ class KeyVault:
     sku: str
     soft_delete_retention_days: int
     public_network_access: str
+    create_mode: str | None = None  # "recover": bring back the soft-deleted vault of this name (one deployment only)
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,7 @@ def build(data: dict, source: str) -> Spec:
     kv = data.get("keyVault", {})
     key_vault = None if project else _existing(kv) or KeyVault(
         _name(kv, "keyVault", name, seed), kv.get("sku", "standard"), kv.get("softDeleteRetentionInDays", 90),
-        kv.get("publicNetworkAccess", dependents_access))
+        kv.get("publicNetworkAccess", dependents_access), kv.get("createMode"))
     ai = data.get("applicationInsights", {})
     app_insights = None if project else _existing(ai)
     if app_insights is None and not project:

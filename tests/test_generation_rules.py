@@ -169,3 +169,13 @@ def test_more_than_800_resources_is_a_finding_not_a_failed_deployment(tmp_path):
     result = run_cli("validate", "huge.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert "huge.yaml:1:1: R220 the template would hold 806 resources" in result.stdout
+
+
+def test_key_vault_create_mode_reaches_arm_and_bicep_only_when_the_spec_sets_it():
+    template, bicep, _ = _render({"name": "churn-dev", "keyVault": {"createMode": "recover"}})
+    [vault] = [r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults"]
+    assert vault["properties"]["createMode"] == "recover"
+    assert "createMode: 'recover'" in bicep
+    template, bicep, _ = _render({"name": "churn-dev"})
+    [vault] = [r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults"]
+    assert "createMode" not in vault["properties"] and "createMode" not in bicep

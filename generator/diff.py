@@ -92,9 +92,14 @@ LINGERING = {
 CREATE_ONLY: dict[str, tuple[tuple, ...]] = {
     WORKSPACE: (("kind",), ("properties", "storageAccount"), ("properties", "keyVault"),
                 ("properties", "hbiWorkspace"), ("properties", "encryption"),
-                # service-side CMK storage is chosen with the key when the workspace is created
+                # where CMK-encrypted metadata lives (Microsoft-managed resources "automatically created and
+                # configured when you create your Azure Machine Learning workspace", or service-side) is set up at
+                # creation; Learn describes no switch for an existing workspace
                 # (https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys)
-                ("properties", "enableServiceSideCMKEncryption")),
+                ("properties", "enableServiceSideCMKEncryption"),
+                # "The data isolation setting can only be configured when creating a workspace."
+                # (https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication)
+                ("properties", "enableDataIsolation")),
     # a vault's retention is fixed at creation, and purge protection cannot be turned off once on
     "Microsoft.KeyVault/vaults": (("properties", "softDeleteRetentionInDays"), ("properties", "enablePurgeProtection")),
     STORAGE: (("kind",), ("properties", "isHnsEnabled"),
@@ -130,7 +135,8 @@ ISOLATION_OFF = "Disabled"
 # to SAI." (https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication)
 IDENTITY_TYPE = ("identity", "type")
 # What a datastore points at: changing one keeps the datastore's name, so every data asset and job path
-# azureml://datastores/<name>/paths/... reads the new place (https://learn.microsoft.com/azure/machine-learning/how-to-datastore)
+# azureml://datastores/<name>/paths/... reads the new place (the URI names the datastore, not the storage:
+# https://learn.microsoft.com/azure/machine-learning/concept-data)
 DATASTORE_TARGET = ("datastoreType", "accountName", "containerName", "filesystem", "fileShareName",
                     "subscriptionId", "resourceGroup", "endpoint")
 

@@ -158,18 +158,24 @@ def vault_note(vault: PlannedVault, found: Mapping[str, Any] | None, resource_gr
     props = found.get("properties") or {}
     location = props.get("location") or vault.location or "LOCATION"
     group = _group_of(props.get("vaultId"))
-    where = f" (it was deleted from resource group {group}; recovering brings it back there)" if group and \
-        group.lower() != resource_group.lower() else ""
+    elsewhere = bool(group) and group.lower() != resource_group.lower()
     if vault.recover:
+        where = f" (it was deleted from resource group {group}, not {resource_group})" if elsewhere else ""
         return (f"key vault '{vault.name}' is soft-deleted and keyVault.createMode: recover brings it back in this "
                 f"deployment{where}; createMode is one-shot: remove it once the deployment has succeeded")
+    if elsewhere:
+        # a recovery restores the vault where it was deleted (az keyvault recover)
+        recover = (f"recover it where it was deleted: az keyvault recover --name {vault.name} brings it back in "
+                   f"resource group {group}, then name it in keyVault.existing")
+    else:
+        recover = "recover it: set keyVault.createMode: recover for one deployment, then remove it"
     purge = (f"purge it: impossible before {_day(props.get('scheduledPurgeDate'))}, purge protection is on"
              if props.get("purgeProtectionEnabled") else
              f"purge it (its secrets are lost): az keyvault purge --name {vault.name} --location {location}")
     return (f"key vault '{vault.name}' was deleted on {_day(props.get('deletionDate'))} and is soft-deleted until "
             f"{_day(props.get('scheduledPurgeDate'))}: it holds the name, so creating the vault fails. Either "
-            f"recover it: set keyVault.createMode: recover for one deployment, then remove it{where}; or {purge}; "
-            "or rename: set keyVault.name (or change nameSeed, which renames every derived name)")
+            f"{recover}; or {purge}; or rename: set keyVault.name (or change nameSeed, which renames every derived "
+            "name)")
 
 
 def workspace_note(name: str) -> str:

@@ -84,7 +84,8 @@ def test_without_a_known_location_the_subscription_list_is_read_page_by_page(gro
     group.server.deleted_vaults_page = 1
     summary = deploy.what_if(target(location=None), arm, **FAST)
     [vault_note] = [n for n in summary.notes if VAULT in n]
-    assert "it was deleted from resource group rg-old; recovering brings it back there" in vault_note
+    assert (f"recover it where it was deleted: az keyvault recover --name {VAULT} brings it back in resource group "
+            "rg-old, then name it in keyVault.existing") in vault_note
     pages = _vault_lookups(group)
     assert [p.path.rsplit("/", 1)[-1] for p in pages] == ["deletedVaults"] * 3  # stops at the page that has it
     assert [p.query.get("$skiptoken") for p in pages] == [None, "1", "2"]

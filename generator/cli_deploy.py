@@ -224,7 +224,7 @@ def _preview(jobs: list[_Job], conn, mode: str, parallel: int, polling: float, v
 
 def _summary_json(summary: deploy.WhatIfSummary) -> dict:
     return {"counts": summary.counts, "hidden": summary.hidden,
-            "changes": [dataclasses.asdict(c) for c in summary.changes]}
+            "changes": [dataclasses.asdict(c) for c in summary.changes], "notes": list(summary.notes)}
 
 
 @click.command("what-if")

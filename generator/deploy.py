@@ -558,6 +558,12 @@ class WhatIfSummary:
 
     changes: tuple[ResourceChange, ...]
     hidden: int = 0  # noise deltas filtered in total
+    notes: tuple[str, ...] = ()  # soft-deleted names and the like (generator.soft_delete): said, never blocking
+
+    @property
+    def created(self) -> set[tuple[str, str]]:
+        """(type, name) in lower case of every resource the deployment creates."""
+        return {(c.resource_type.lower(), c.name.lower()) for c in self.of("Create")}
 
     def of(self, change_type: str) -> list[ResourceChange]:
         return [c for c in self.changes if c.change_type == change_type]
@@ -654,12 +660,17 @@ def format_what_if(summary: WhatIfSummary, *, show_unchanged: bool = False) -> s
     if summary.hidden:
         lines.append(f"({summary.hidden} read-only propert{'y' if summary.hidden == 1 else 'ies'} the service "
                      f"echoes back not shown)")
+    lines.extend(f"note: {note}" for note in summary.notes)
     return "\n".join(lines)
 
 
 def what_if(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incremental",
-            polling_interval: float = 2.0) -> WhatIfSummary:
-    """Ask ARM what deploying `target` would change (full resource payloads), and summarise it."""
+            polling_interval: float = 2.0, check_names: bool = True) -> WhatIfSummary:
+    """Ask ARM what deploying `target` would change (full resource payloads), and summarise it.
+
+    With `check_names`, the summary's notes also say which of the names it creates a soft-deleted key vault or
+    workspace holds, and what to do (generator.soft_delete); a lookup that fails is a note as well.
+    """
     _check_mode(mode)
     from azure.core.exceptions import AzureError
 
@@ -671,7 +682,16 @@ def what_if(target: DeployTarget, conn: ArmConnection, *, mode: str = "Increment
             target.resource_group, target.deployment_name, body, polling_interval=polling_interval).result()
     except AzureError as exc:
         raise _explain(exc, f"what-if of {target.label}", target, conn) from None
-    return summarise_what_if(result.as_dict())
+    summary = summarise_what_if(result.as_dict())
+    if not check_names:
+        return summary
+    from dataclasses import replace
+
+    from generator import soft_delete
+
+    notes = soft_delete.notes(target.template, target.parameters, target.resource_group, conn.subscription_id,
+                              conn.clients()[0], summary.created)
+    return replace(summary, notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -847,6 +867,12 @@ def _deployment_failed(exc: Any, target: DeployTarget, deployments: Any, operati
     else:
         lines = [f"deployment {name} of {target.label} failed in resource group {rg}: {_code_message(error)}"]
         lines += _error_lines(error)
+    from generator import soft_delete
+
+    fix = soft_delete.fix_for("\n".join(lines), soft_delete.planned_workspaces(target.template, target.parameters),
+                              [v.name for v in soft_delete.planned_vaults(target.template, target.parameters)])
+    if fix:
+        lines.append(f"  {fix}")
     lines.append(f"  details: az deployment operation group list -g {rg} -n {name}")
     return DeployError("\n".join(lines))
 

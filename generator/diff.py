@@ -31,6 +31,7 @@ REGISTRY = "Microsoft.ContainerRegistry/registries"
 LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
 APP_INSIGHTS = "Microsoft.Insights/components"
 COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"
+DATASTORE = "Microsoft.MachineLearningServices/workspaces/datastores"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 DEPLOYMENT = "Microsoft.Resources/deployments"
 
@@ -62,6 +63,7 @@ TYPE_NOUNS = {
     LOG_ANALYTICS: "Log Analytics workspace",
     APP_INSIGHTS: "Application Insights component",
     COMPUTE: "compute",
+    DATASTORE: "datastore",
     ROLE_ASSIGNMENT: "role assignment",
     DEPLOYMENT: "nested deployment",
 }
@@ -84,6 +86,9 @@ WARNINGS = {
     "D005": "removed resource stays in Azure",
     "D006": "resource group changed",
     "D007": "not applied to an existing instance",
+    "D010": "managed network isolation turned off",
+    "D011": "workspace identity type narrowed",
+    "D012": "datastore points at other storage",
 }
 
 # Resources that an incremental deployment leaves in place when the template stops naming them, and what that
@@ -96,13 +101,24 @@ LINGERING = {
 # Paths (as segment tuples) Azure fixes when a resource is created: a change at or below one is refused.
 CREATE_ONLY: dict[str, tuple[tuple, ...]] = {
     WORKSPACE: (("kind",), ("properties", "storageAccount"), ("properties", "keyVault"),
-                ("properties", "hbiWorkspace"), ("properties", "encryption")),
+                ("properties", "hbiWorkspace"), ("properties", "encryption"),
+                # where CMK-encrypted metadata lives (Microsoft-managed resources "automatically created and
+                # configured when you create your Azure Machine Learning workspace", or service-side) is set up at
+                # creation; Learn describes no switch for an existing workspace
+                # (https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys)
+                ("properties", "enableServiceSideCMKEncryption"),
+                # "The data isolation setting can only be configured when creating a workspace."
+                # (https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication)
+                ("properties", "enableDataIsolation")),
     # a vault's retention is fixed at creation, and purge protection cannot be turned off once on
     "Microsoft.KeyVault/vaults": (("properties", "softDeleteRetentionInDays"), ("properties", "enablePurgeProtection")),
     STORAGE: (("kind",), ("properties", "isHnsEnabled"),
               ("properties", "encryption", "requireInfrastructureEncryption")),
     COMPUTE: (("properties", "computeType"), ("properties", "properties", "vmSize"),
-              ("properties", "properties", "vmPriority"), ("properties", "properties", "osType")),
+              ("properties", "properties", "vmPriority"), ("properties", "properties", "osType"),
+              # a cluster's update body (ClusterUpdateParameters) carries only its scale settings: its subnet, like its
+              # VM size and priority, stays as created (https://learn.microsoft.com/rest/api/azureml/compute/update)
+              ("properties", "properties", "subnet")),
     # RoleAssignmentUpdateNotPermitted: the principal, role and scope of an assignment never change
     ROLE_ASSIGNMENT: (("scope",), ("properties", "roleDefinitionId"), ("properties", "principalId")),
     "*": (("location",),),
@@ -116,7 +132,23 @@ CREATE_ONLY_FIELDS: dict[str, tuple[str, tuple]] = {
     "WorkspaceSettings.hbi": (WORKSPACE, ("properties", "hbiWorkspace")),
     "WorkspaceSettings.kind": (WORKSPACE, ("kind",)),
     "WorkspaceSettings.encryption": (WORKSPACE, ("properties", "encryption")),
+    "Encryption.service_side": (WORKSPACE, ("properties", "enableServiceSideCMKEncryption")),
 }
+
+# One-way settings: a change in one direction is refused, the other is fine.
+# "Once you enable managed virtual network isolation of your workspace, you can't disable it."
+# (https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#limitations); switching between
+# AllowInternetOutbound and AllowOnlyApprovedOutbound is an update the service accepts.
+MANAGED_NETWORK = ("properties", "managedNetwork")
+ISOLATION_OFF = "Disabled"
+# "Once a workspace is created with SAI identity type, it can be updated to SAI+UAI, but not back from SAI+UAI
+# to SAI." (https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication)
+IDENTITY_TYPE = ("identity", "type")
+# What a datastore points at: changing one keeps the datastore's name, so every data asset and job path
+# azureml://datastores/<name>/paths/... reads the new place (the URI names the datastore, not the storage:
+# https://learn.microsoft.com/azure/machine-learning/concept-data)
+DATASTORE_TARGET = ("datastoreType", "accountName", "containerName", "filesystem", "fileShareName",
+                    "subscriptionId", "resourceGroup", "endpoint")
 
 
 class _Missing:
@@ -551,6 +583,58 @@ def _create_only(rdiff: ResourceDiff, change: Change) -> str | None:
     return None
 
 
+def _isolation(value) -> str:
+    """The isolation mode a managedNetwork value (or its isolationMode) stands for; no managed network is off."""
+    if isinstance(value, dict):
+        value = value.get("isolationMode", ISOLATION_OFF)
+    return value if isinstance(value, str) else ISOLATION_OFF
+
+
+def _identity_kinds(value) -> set[str]:
+    return {part.strip().lower() for part in value.split(",")} if isinstance(value, str) else set()
+
+
+def _one_way(rdiff: ResourceDiff) -> list[DiffWarning]:
+    """Warnings for settings Azure lets go one way only (D010, D011), and datastores re-pointed (D012)."""
+    if rdiff.status != "changed":
+        return []
+    out: list[DiffWarning] = []
+    if rdiff.type == WORKSPACE:
+        for change in rdiff.changes:
+            if change.segments in (MANAGED_NETWORK, MANAGED_NETWORK + ("isolationMode",)):
+                before, after = _isolation(change.old), _isolation(change.new)
+                if before != ISOLATION_OFF and after == ISOLATION_OFF:
+                    out.append(DiffWarning(
+                        "D010", f"workspace '{rdiff.name}' would turn managed network isolation off ({before} -> "
+                                f"{after}): once enabled it cannot be disabled, so Azure refuses the deployment; keep "
+                                "isolationMode (AllowInternetOutbound is the most open mode), or replace the workspace",
+                        rdiff.type, rdiff.name, change.path))
+            if change.segments == IDENTITY_TYPE:
+                before, after = _identity_kinds(change.old), _identity_kinds(change.new)
+                if {"systemassigned", "userassigned"} <= before and "userassigned" not in after:
+                    out.append(DiffWarning(
+                        "D011", f"workspace '{rdiff.name}' would go from identity type {change.old} to {change.new}: "
+                                "a workspace can add user-assigned identities to its system-assigned one but never go "
+                                "back, so Azure refuses the deployment; keep the user-assigned identities, or replace "
+                                "the workspace", rdiff.type, rdiff.name, change.path))
+    if rdiff.type == DATASTORE:
+        moved = [c for c in rdiff.changes if len(c.segments) == 2 and c.segments[0] == "properties"
+                 and c.segments[1] in DATASTORE_TARGET]
+        if moved:
+            what = ", ".join(f"{c.segments[1]} {_shown(c.old)} -> {_shown(c.new)}" for c in moved)
+            name = (rdiff.display or rdiff.name).split("/")[-1]
+            out.append(DiffWarning(
+                "D012", f"datastore '{rdiff.display or rdiff.name}' would point at other storage ({what}): it keeps its "
+                        f"name, so data assets and jobs that read azureml://datastores/{name}/paths/... read the new "
+                        "place, and the old data is not copied; register a datastore under a new name instead if "
+                        "the old paths must keep working", rdiff.type, rdiff.name))
+    return out
+
+
+def _shown(value) -> str:
+    return "(none)" if value is MISSING else json.dumps(value, ensure_ascii=False)
+
+
 def diff_workspace(folder: str, old_files: dict[str, str] | None, new_files: dict[str, str] | None,
                    old_label: str = "old", new_label: str = "new") -> WorkspaceDiff:
     old_template = _parse((old_files or {}).get(TEMPLATE), f"{old_label}/{folder}/{TEMPLATE}")
@@ -720,6 +804,7 @@ def _warn(ws: WorkspaceDiff) -> None:
             reason = _create_only(rdiff, change)
             if reason:
                 ws.warnings.append(DiffWarning("D001", reason, rdiff.type, rdiff.name, change.path))
+        ws.warnings.extend(_one_way(rdiff))
     if ws.status == "removed":
         held = [r for r in ws.resources if r.type in DATA_HOLDERS]
         if held:

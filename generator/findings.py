@@ -107,6 +107,8 @@ RULES: dict[str, Rule] = {
     "R236": Rule("A compute instance with a managed identity shuts down when idle only if the identity has "
                  "Contributor on the workspace.",
                  _learn("machine-learning/how-to-create-compute-instance#configure-idle-shutdown"), WARNING),
+    "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
+                 _learn("key-vault/general/soft-delete-overview"), WARNING),
 }
 
 

@@ -40,6 +40,7 @@ class KeyVault:
     sku: str
     soft_delete_retention_days: int
     public_network_access: str
+    create_mode: str | None = None  # "recover": bring back the soft-deleted vault of this name (one deployment only)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Encryption:
     key_vault: str
     key_uri: str
     identity: UserIdentity | None
-    service_side: bool
+    service_side: bool = create_only(False)  # enableServiceSideCMKEncryption: chosen at creation, like the key
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,7 @@ def build(data: dict, source: str) -> Spec:
     kv = data.get("keyVault", {})
     key_vault = None if project else _existing(kv) or KeyVault(
         _name(kv, "keyVault", name, seed), kv.get("sku", "standard"), kv.get("softDeleteRetentionInDays", 90),
-        kv.get("publicNetworkAccess", dependents_access))
+        kv.get("publicNetworkAccess", dependents_access), kv.get("createMode"))
     ai = data.get("applicationInsights", {})
     app_insights = None if project else _existing(ai)
     if app_insights is None and not project:

@@ -111,6 +111,9 @@ def _key_vault(spec: Spec, kv: KeyVault) -> Resource:
     return Resource("keyvault", "keyVault", "Microsoft.KeyVault/vaults", kv.name, {
         "location": LOCATION, "tags": _tags(spec), "sku": kv.sku, "tenantId": TenantId(),
         "softDeleteRetentionInDays": kv.soft_delete_retention_days,
+        # Key Vault's createMode: "recover" restores a soft-deleted vault of the same name
+        # (https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview); None leaves it out
+        "createMode": kv.create_mode,
         "publicNetworkAccess": kv.public_network_access,
         "networkAcls": _network_acls(kv.public_network_access),
     })

@@ -39,6 +39,10 @@ _ROUTES = [
     ("GET", _RG + r"(?:/providers/microsoft\.resources)?/deployments/(?P<name>[^/]+)/operations$", "operations"),
     ("GET", r"/_standin/asyncoperations/(?P<op>[^/]+)$", "async_operation"),
     ("GET", r"/_standin/whatif/(?P<op>[^/]+)$", "what_if_result"),
+    # Key Vault's deleted vaults (Vaults_GetDeleted, Vaults_ListDeleted): names a soft-deleted vault still holds
+    ("GET", _SUB + r"/providers/microsoft\.keyvault/locations/(?P<location>[^/]+)/deletedvaults/(?P<name>[^/]+)$",
+     "get_deleted_vault"),
+    ("GET", _SUB + r"/providers/microsoft\.keyvault/deletedvaults$", "list_deleted_vaults"),
 ]
 
 # The read-only properties ARM echoes back in a what-if of an existing resource: noise a summary must hide.
@@ -132,6 +136,9 @@ class ArmStandIn:
         self.resources: dict[tuple[str, str], dict[str, dict]] = {}  # (sub, rg) -> id -> resource
         self.what_if_override: dict | None = None  # a canned what-if result body, when a test needs one
         self.metadata: dict | None = None  # the /metadata/endpoints answer (None: 404)
+        self.deleted_vaults: dict[tuple[str, str], dict] = {}  # (sub, name lower) -> DeletedVault JSON
+        self.deleted_vaults_page = 100  # items per page of the deleted-vault list (nextLink beyond)
+        self._query: dict[str, str] = {}  # the query string of the request being handled
         self._failures: list[dict] = []  # armed by fail_next_deployment, consumed by the matching PUT
         self._async: dict[str, _Deployment] = {}
         self._what_ifs: dict[str, dict] = {}
@@ -237,6 +244,21 @@ class ArmStandIn:
                 "id": rid, "type": rtype, "name": name, "properties": properties or {}}
         return rid
 
+    def add_deleted_vault(self, sub: str, rg: str, name: str, location: str = "westeurope", *,
+                          purge_protection: bool = True) -> dict:
+        """Pretend a key vault of this name was deleted and is soft-deleted (the shape of Vaults_GetDeleted)."""
+        vault = {
+            "id": f"/subscriptions/{sub}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{name}",
+            "name": name, "type": "Microsoft.KeyVault/deletedVaults",
+            "properties": {"vaultId": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/"
+                                      f"vaults/{name}",
+                           "location": location, "deletionDate": "2026-11-20T09:15:00Z",
+                           "scheduledPurgeDate": "2027-02-18T09:15:00Z", "tags": {},
+                           "purgeProtectionEnabled": purge_protection}}
+        with self._lock:
+            self.deleted_vaults[(sub, name.lower())] = vault
+        return vault
+
     # -- request handling ---------------------------------------------------------------------------------
     def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
         parts = urlsplit(raw_path)
@@ -265,8 +287,25 @@ class ArmStandIn:
                 # recover the original spelling of names from the raw path (the regex ran on lower case)
                 groups = {k: _original(parts.path, v) for k, v in match.groupdict().items()}
                 with self._lock:
+                    self._query = query
                     return getattr(self, "_h_" + handler)(body=body, **groups)
         return 404, {}, _arm_error("NotFound", f"The stand-in does not serve {method} {parts.path}")
+
+    def _h_get_deleted_vault(self, body: Any, sub: str, location: str, name: str) -> tuple[int, dict, Any]:
+        vault = self.deleted_vaults.get((sub, name.lower()))
+        if vault is None or vault["properties"]["location"].lower() != location.lower():
+            return 404, {}, _arm_error("DeletedVaultNotFound", f"Deleted vault {name} not found.")
+        return 200, {}, vault
+
+    def _h_list_deleted_vaults(self, body: Any, sub: str) -> tuple[int, dict, Any]:
+        mine = [v for (s, _), v in sorted(self.deleted_vaults.items()) if s == sub]
+        start = int(self._query.get("$skiptoken", "0"))
+        end = start + self.deleted_vaults_page
+        page: dict[str, Any] = {"value": mine[start:end]}
+        if end < len(mine):
+            page["nextLink"] = (f"{self.url}/subscriptions/{sub}/providers/Microsoft.KeyVault/deletedVaults"
+                                f"?api-version={self._query.get('api-version', '')}&$skiptoken={end}")
+        return 200, {}, page
 
     def _h_metadata(self, body: Any) -> tuple[int, dict, Any]:
         if self.metadata is None:

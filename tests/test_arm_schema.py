@@ -35,3 +35,23 @@ def test_checker_catches_a_misspelled_property(tmp_path):
     result = _check(broken)
     assert result.returncode == 1
     assert "minimumTlsVersio" in result.stdout
+
+
+def test_a_key_vault_recovered_with_create_mode_validates(tmp_path):
+    """keyVault.createMode: recover (no example sets it) is a property the published Key Vault schema knows."""
+    require(CHECKER.is_file(), f"{CHECKER} is absent (../shared beside the repository)")
+    import json
+
+    from generator import model, pipeline
+
+    files = pipeline.render_spec(model.build({"name": "churn-dev", "keyVault": {"createMode": "recover"}},
+                                             "examples/t.yaml"))
+    template = tmp_path / "main.json"
+    template.write_text(files["main.json"], encoding="utf-8")
+    assert '"createMode": "recover"' in files["main.json"]
+    result = _check(template)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "broken" / "main.json"
+    broken.parent.mkdir()
+    broken.write_text(json.dumps(json.loads(files["main.json"])).replace('"recover"', '"restore"'), encoding="utf-8")
+    assert _check(broken).returncode == 1  # the check can fail: Key Vault knows no createMode "restore"

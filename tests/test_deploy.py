@@ -474,7 +474,7 @@ def test_unknown_auth_is_refused():
 
 
 def test_importing_the_deploy_modules_does_not_import_the_sdk():
-    done = _run_isolated("import sys, generator.deploy, generator.cli_deploy; "
+    done = _run_isolated("import sys, generator.deploy, generator.cli_deploy, generator.soft_delete; "
                          "print(sorted(m for m in sys.modules if m.startswith('azure')))")
     assert done.stdout.strip() == "[]", done.stderr
 

@@ -51,6 +51,11 @@ EXPECT = {
     "reorder_keys": {"team": ("unchanged", set(), [])},
     "storage_existing": {"team": ("changed", {("changed", WS)}, ["D001"])},
     "storage_sku": {"team": ("changed", {("changed", ST)}, [])},
+    "managed_network_off": {"team": ("changed", {("changed", WS)}, ["D010"])},
+    "identity_narrowed": {"team": ("changed", {("changed", WS)}, ["D011"])},
+    "datastore_repointed": {"team": ("changed", {("changed", diff.DATASTORE)}, ["D012"])},
+    "service_side_encryption": {"team": ("changed", {("changed", WS)}, ["D001"])},
+    "cluster_recreated": {"team": ("changed", {("changed", CP)}, ["D001", "D001", "D001"])},
 }
 
 
@@ -264,6 +269,48 @@ def test_compute_vm_size_is_create_only_but_scale_is_not(before, after, warns):
     assert ws.resources[0].display == "w/cpu"
     if warns:
         assert "compute 'w/cpu'" in ws.warnings[0].message and "delete it first" in ws.warnings[0].message
+
+
+@pytest.mark.parametrize("before, after, codes", [
+    ({"managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound"}}, {}, ["D010"]),  # the section dropped
+    ({"managedNetwork": {"isolationMode": "AllowInternetOutbound"}},
+     {"managedNetwork": {"isolationMode": "Disabled"}}, ["D010"]),
+    ({"managedNetwork": {"isolationMode": "AllowInternetOutbound"}},
+     {"managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound"}}, []),  # tightening is an update
+    ({"managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound"}},
+     {"managedNetwork": {"isolationMode": "AllowInternetOutbound"}}, []),  # no source says Azure refuses it
+    ({}, {"managedNetwork": {"isolationMode": "AllowInternetOutbound"}}, []),  # turning it on
+])
+def test_managed_network_isolation_can_be_turned_on_but_not_off(before, after, codes):
+    old, new = _ws({"keyVault": "/subscriptions/x/kv", **before}), _ws({"keyVault": "/subscriptions/x/kv", **after})
+    ws = diff.diff_trees(_tree([old]), _tree([new])).workspaces[0]
+    assert [w.code for w in ws.warnings] == codes
+    assert all("cannot be disabled" in w.message for w in ws.warnings)
+
+
+@pytest.mark.parametrize("before, after, codes", [
+    ("SystemAssigned,UserAssigned", "SystemAssigned", ["D011"]),
+    ("SystemAssigned, UserAssigned", "systemassigned", ["D011"]),
+    ("SystemAssigned", "SystemAssigned,UserAssigned", []),  # adding user-assigned identities is allowed
+    ("SystemAssigned,UserAssigned", "SystemAssigned,UserAssigned", []),
+])
+def test_identity_can_gain_user_assigned_identities_but_not_lose_them(before, after, codes):
+    old = {**_ws({"keyVault": "/subscriptions/x/kv"}), "identity": {"type": before}}
+    new = {**_ws({"keyVault": "/subscriptions/x/kv"}), "identity": {"type": after}}
+    ws = diff.diff_trees(_tree([old]), _tree([new])).workspaces[0]
+    assert [w.code for w in ws.warnings] == codes
+
+
+def test_a_datastore_renamed_in_place_is_not_re_pointed_but_a_new_container_is():
+    base = {"type": diff.DATASTORE, "name": "[format('{0}/{1}', 'w', 'raw')]"}
+    props = {"datastoreType": "AzureBlob", "accountName": "st1", "containerName": "raw", "description": "a"}
+    described = diff.diff_trees(_tree([{**base, "properties": props}]),
+                                _tree([{**base, "properties": {**props, "description": "b"}}])).workspaces[0]
+    assert described.warnings == []
+    moved = diff.diff_trees(_tree([{**base, "properties": props}]),
+                            _tree([{**base, "properties": {**props, "containerName": "raw2"}}])).workspaces[0]
+    assert [(w.code, w.name) for w in moved.warnings] == [("D012", base["name"])]
+    assert "azureml://datastores/raw/paths/" in moved.warnings[0].message
 
 
 def test_role_assignments_are_shown_by_role_and_principal():

@@ -235,3 +235,11 @@ def test_created_storage_zones_take_their_suffix_from_the_environment_and_existi
     blob_group = next(v for k, v in groups.items() if "blob" in k)
     assert blob_group == ("[resourceId('11111111-1111-1111-1111-111111111111', 'rg-dns', 'Microsoft.Network/privateDnsZones', "
                           "'privatelink.blob.core.windows.net')]")
+def test_key_vault_create_mode_reaches_arm_and_bicep_only_when_the_spec_sets_it():
+    template, bicep, _ = _render({"name": "churn-dev", "keyVault": {"createMode": "recover"}})
+    [vault] = [r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults"]
+    assert vault["properties"]["createMode"] == "recover"
+    assert "createMode: 'recover'" in bicep
+    template, bicep, _ = _render({"name": "churn-dev"})
+    [vault] = [r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults"]
+    assert "createMode" not in vault["properties"] and "createMode" not in bicep

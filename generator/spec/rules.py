@@ -557,6 +557,18 @@ def _check_compute_identity(data: dict, report: _Report) -> None:
                        "idle shutdown only happens once that identity has Contributor on the workspace; grant it "
                        "after deployment, or set identity: None if the instance needs no identity", WARNING,
                        key=True)
+def _check_key_vault_recovery(data: dict, report: _Report) -> None:
+    # Key Vault's createMode "recover" restores the soft-deleted vault of that name; with no such vault (as on
+    # every deployment after the one that recovered it) the request fails: the setting is for one deployment.
+    # https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview; "recover - recover an existing
+    # soft-deleted KeyVault. Deployment will fail if no soft-deleted KeyVault is found."
+    # (https://github.com/Azure/azure-service-operator/blob/main/docs/hugo/content/guide/keyvaults.md)
+    kv = data.get("keyVault")
+    if isinstance(kv, dict) and kv.get("createMode") == "recover" and "existing" not in kv:
+        report.add(("keyVault", "createMode"), "R260",
+                   f"key vault '{derived_or_given(data, 'keyVault')}' is recovered from soft delete by the next "
+                   "deployment; createMode: recover is one-shot: remove it once that deployment has succeeded, or "
+                   "every later deployment fails (there is no deleted vault left to recover)", WARNING)
 
 
 def check(doc: Document) -> list[Finding]:
@@ -584,4 +596,5 @@ def check(doc: Document) -> list[Finding]:
     _check_attached(doc.data, report)
     _check_datastores(doc.data, report)
     _check_operations(doc.data, report)
+    _check_key_vault_recovery(doc.data, report)
     return report.findings

@@ -87,6 +87,19 @@ RULES: dict[str, Rule] = {
                  _learn("azure-resource-manager/templates/best-practices#template-limits")),
     "R221": Rule("A workspace closed to the public network that nobody can reach.",
                  _learn("machine-learning/how-to-configure-private-link"), WARNING),
+    "R240": Rule("The workspace identity is left to a guess: several user-assigned identities and no primary, or "
+                 "a primary next to a system-assigned identity.",
+                 "https://github.com/Azure/bicep-registry-modules/blob/main/avm/res/machine-learning-services/"
+                 "workspace/main.bicep (primaryUserAssignedIdentity)"),
+    "R241": Rule("A user-assigned workspace identity needs roles on a dependent the spec brings (amlgen assigns them "
+                 "on the dependents it creates).",
+                 _learn("machine-learning/how-to-identity-based-service-authentication#workspace"), WARNING),
+    "R242": Rule("A customer-managed key URI without its key version.",
+                 _learn("machine-learning/how-to-setup-customer-managed-keys#create-a-workspace-that-uses-a-customer-"
+                        "managed-key"), WARNING),
+    "R243": Rule("Service-side encryption needs the key's vault open to public network access (amlgen cannot see "
+                 "it).", _learn("machine-learning/concept-customer-managed-keys#preview-service-side-encryption-of-"
+                                "metadata"), WARNING),
 }
 
 

@@ -34,6 +34,11 @@ class ArmExpressions:
 
     def resource_id_of(self, symbol: str) -> str:
         r = self.by_symbol[symbol]
+        scope = r.values.get("scope")
+        if isinstance(scope, Ref) and scope.attr == "resource" and r.existing is None and self.scope != "subscription":
+            # an extension resource (a role assignment the workspace waits for): its ID hangs off its scope's
+            name = self.expression(r.name) if isinstance(r.name, Expr) else quote(r.name)
+            return f"extensionResourceId({self.expression(scope)}, {quote(r.type)}, {name})"
         if self.scope == "subscription":
             if r.type == "Microsoft.Resources/deployments":  # a deployment into the spec's resource group
                 group = quote(r.values["resourceGroupName"])
@@ -68,9 +73,10 @@ class ArmExpressions:
                 return self.resource_id_of(expr.symbol)
             if expr.attr == "name":
                 return quote(r.name)
-            if expr.attr == "clientId":
+            if expr.attr in ("clientId", "identityPrincipalId"):
                 target = quote(r.existing.id) if r.existing is not None else self.resource_id_of(expr.symbol)
-                return f"reference({target}, {quote(r.api_version)}).clientId"
+                prop = "clientId" if expr.attr == "clientId" else "principalId"
+                return f"reference({target}, {quote(r.api_version)}).{prop}"
             if expr.attr == "principalId":
                 return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full')"
                         ".identity.principalId")

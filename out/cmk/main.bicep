@@ -165,7 +165,6 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     keyVault: keyVault.id
     applicationInsights: appInsights.id
     containerRegistry: registry.id
-    primaryUserAssignedIdentity: identityIdClaimsCmk.id
     publicNetworkAccess: 'Disabled'
     imageBuildCompute: 'cpu-cluster'
     managedNetwork: {
@@ -188,7 +187,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
       status: 'Enabled'
       keyVaultProperties: {
         keyVaultArmId: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/kv-security-keys'
-        keyIdentifier: 'https://kv-security-keys.vault.azure.net/keys/aml-claims'
+        keyIdentifier: 'https://kv-security-keys.vault.azure.net/keys/aml-claims/4f1e2d3c4b5a69788796a5b4c3d2e1f0'
         identityClientId: identityIdClaimsCmk.properties.clientId
       }
       identity: {

@@ -357,12 +357,13 @@ def _check_identity_grants(data: dict, report: _Report) -> None:
         return
     if "existing" in uai:
         principal = f"$(az identity show --ids {uai['existing']} --query principalId -o tsv)"
-        when = "before the first deployment"
+        when = "before the deployment"
     else:
         group = data.get("resourceGroup") or "<resource group>"
         principal = f"$(az identity show -g {group} -n {uai['name']} --query principalId -o tsv)"
-        when = (f"as soon as '{uai['name']}' exists: this deployment creates it, so it has no roles there when the "
-                "workspace is created (bring an existing identity instead: userAssigned: [{existing: <ID>}])")
+        when = (f"('{uai['name']}' is created by this deployment, so it holds none when the workspace is created: "
+                "bring an existing identity, userAssigned: [{existing: <ID>}], and grant them first, or grant them "
+                "once the identity exists)")
     for section, words in _GRANT_WORDS.items():
         brought = data.get(section)
         if not isinstance(brought, dict) or "existing" not in brought:

@@ -100,6 +100,8 @@ RULES: dict[str, Rule] = {
     "R243": Rule("Service-side encryption needs the key's vault open to public network access (amlgen cannot see "
                  "it).", _learn("machine-learning/concept-customer-managed-keys#preview-service-side-encryption-of-"
                                 "metadata"), WARNING),
+    "R244": Rule("A hub with service-side encryption and a user-assigned identity, which it does not support.",
+                 _learn("ai-foundry/concepts/encryption-keys-portal")),
 }
 
 

@@ -396,6 +396,13 @@ def _check_cmk_key(data: dict, report: _Report) -> None:
                    "service-side encryption does not support a key vault with public network access disabled, and "
                    "amlgen cannot see the settings of the vault that holds the key: keep its public network access "
                    "enabled, or set serviceSide: false", WARNING)
+        ws = data.get("workspace") or {}
+        if ws.get("kind") == "Hub" and (enc.get("identity") or _workspace_user_identity(data)):
+            what = "encryption.identity" if enc.get("identity") else "a user-assigned workspace identity"
+            report.add(path + ("serviceSide",), "R244",
+                       f"a hub with service-side encryption does not support user-assigned identities (Learn: \"key "
+                       f"rotation and user-assigned identity capabilities are not supported\"), and this one has "
+                       f"{what}; use the hub's system-assigned identity, or set serviceSide: false")
 
 
 def derived_or_given(data: dict, kind: str) -> str:

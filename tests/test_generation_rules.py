@@ -236,6 +236,8 @@ def test_a_user_assigned_workspace_identity_gets_learns_roles_before_the_workspa
     (on_workspace,) = [g for g in grants if "MachineLearningServices" in g["scope"]]
     assert "[resourceId('Microsoft.MachineLearningServices/workspaces', 'churn-dev')]" in on_workspace["dependsOn"]
     assert "principalId: identityIdJobs.properties.principalId" in bicep
+    # the workspace identity's object ID is an output, as the system-assigned one's is
+    assert template["outputs"]["workspacePrincipalId"]["value"] == f"[reference('{UAI_JOBS}', '2024-11-30').principalId]"
 
 
 def test_grants_parity_with_an_existing_identity_and_none_on_brought_dependents():

@@ -265,6 +265,9 @@ output workspaceName string = workspace.name
 @description('The workspace\'s resource ID.')
 output workspaceId string = workspace.id
 
+@description('The object ID of the workspace\'s user-assigned identity (for role assignments).')
+output workspacePrincipalId string = identityIdFraudDev.properties.principalId
+
 @description('The default storage account\'s resource ID.')
 output storageAccountId string = storage.id
 

@@ -517,8 +517,8 @@ def build(spec: Spec) -> Plan:
         outputs.append(Output("workspacePrincipalId", "string", Ref("workspace", "principalId"),
                               "The object ID of the workspace's system-assigned identity (for role assignments)."))
     elif spec.workspace.identity.workspace_user_identity:
-        outputs.append(Output("workspacePrincipalId", "string",
-                              Ref(_identity_symbol(spec.workspace.identity.workspace_user_identity), "identityPrincipalId"),
+        uai = _identity_symbol(spec.workspace.identity.workspace_user_identity)
+        outputs.append(Output("workspacePrincipalId", "string", Ref(uai, "identityPrincipalId"),
                               "The object ID of the workspace's user-assigned identity (for role assignments)."))
     if spec.storage is not None:
         outputs.append(Output("storageAccountId", "string", Ref("storage"), "The default storage account's resource ID."))

@@ -333,7 +333,7 @@ def _check_primary_identity(data: dict, report: _Report) -> None:
                    "stay available to computes and encryption), or set type: UserAssigned", key=True)
 
 
-# spec section -> words for people, and how `az role assignment create` names the role
+# spec section -> the words for it in a message
 _GRANT_WORDS = {"storage": "storage account", "keyVault": "key vault", "containerRegistry": "container registry",
                 "applicationInsights": "Application Insights component"}
 

@@ -249,3 +249,14 @@ def test_grants_parity_with_an_existing_identity_and_none_on_brought_dependents(
     assert not any(storage in g["scope"] for g in _of_type(template, "Microsoft.Authorization/roleAssignments"))
     diffs = compare(template, parse_bicep(text=bicep))
     assert diffs == [], report(diffs)
+
+
+def test_grants_to_a_user_assigned_identity_read_as_role_scope_and_identity():
+    from generator import diff
+
+    template, _, _ = _render({"name": "churn-dev", "workspace": {"identity": {
+        "type": "UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}})
+    shown = {diff.display_name(g) for g in _of_type(template, "Microsoft.Authorization/roleAssignments")}
+    assert "Contributor on churn-dev for identity id-jobs" in shown
+    assert any(s.startswith("Key Vault Administrator on kv-churn-dev") and s.endswith("for identity id-jobs")
+               for s in shown)

@@ -298,6 +298,8 @@ def _fold_format(match: re.Match) -> str:
     text = match.group(1).replace("''", "'")
     return re.sub(r"\{(\d+)\}", lambda m: args[int(m.group(1))] if int(m.group(1)) < len(args) else m.group(0), text)
 _GUID_IN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# reference() of a user-assigned identity, by resourceId() or by its literal ID: group 1 is its name
+_IDENTITY_REF = re.compile(r"^\[reference\(.*userAssignedIdentities(?:'\s*,\s*'|/)((?:[^'/]|'')+)'", re.I)
 
 
 def display_name(resource: dict) -> str:
@@ -310,6 +312,11 @@ def display_name(resource: dict) -> str:
         props = resource.get("properties") or {}
         found = _GUID_IN.findall(str(props.get("roleDefinitionId", "")))
         role = _ROLE_NAMES.get(found[-1].lower(), found[-1]) if found else "role"
+        identity = _IDENTITY_REF.search(str(props.get("principalId", "")))
+        if identity:  # a user-assigned identity's principal, known only at deployment: name the identity and scope
+            scope = _QUOTED.findall(str(resource.get("scope", "")))
+            on = f" on {scope[-1].replace(chr(39) * 2, chr(39))}" if scope else ""
+            return f"{role}{on} for identity {identity.group(1).replace(chr(39) * 2, chr(39))}"
         who = " ".join(str(p) for p in (props.get("principalType"), props.get("principalId")) if p)
         return f"{role} for {who}" if who else role
     # the cloud's suffixes are known only at deployment: shown as a placeholder, then format() of literals folded

@@ -109,6 +109,21 @@ RULES: dict[str, Rule] = {
                  _learn("machine-learning/how-to-create-compute-instance#configure-idle-shutdown"), WARNING),
     "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
                  _learn("key-vault/general/soft-delete-overview"), WARNING),
+    "R240": Rule("The workspace identity is left to a guess: several user-assigned identities and no primary, or "
+                 "a primary next to a system-assigned identity.",
+                 "https://github.com/Azure/bicep-registry-modules/blob/main/avm/res/machine-learning-services/"
+                 "workspace/main.bicep (primaryUserAssignedIdentity)"),
+    "R241": Rule("A user-assigned workspace identity needs roles on a dependent the spec brings (amlgen assigns them "
+                 "on the dependents it creates).",
+                 _learn("machine-learning/how-to-identity-based-service-authentication#workspace"), WARNING),
+    "R242": Rule("A customer-managed key URI without its key version.",
+                 _learn("machine-learning/how-to-setup-customer-managed-keys#create-a-workspace-that-uses-a-customer-"
+                        "managed-key"), WARNING),
+    "R243": Rule("Service-side encryption needs the key's vault open to public network access (amlgen cannot see "
+                 "it).", _learn("machine-learning/concept-customer-managed-keys#preview-service-side-encryption-of-"
+                                "metadata"), WARNING),
+    "R244": Rule("A hub with service-side encryption and a user-assigned identity, which it does not support.",
+                 _learn("ai-foundry/concepts/encryption-keys-portal")),
 }
 
 

@@ -112,6 +112,12 @@ class Identity:
     def system_assigned(self) -> bool:
         return self.type.startswith("SystemAssigned")
 
+    @property
+    def workspace_user_identity(self) -> UserIdentity | None:
+        """The user-assigned identity that is the workspace identity: the primary one, when the workspace has no
+        system-assigned identity (with one, the system-assigned identity is the workspace identity)."""
+        return None if self.system_assigned else self.primary
+
 
 @dataclass(frozen=True)
 class Encryption:
@@ -306,8 +312,13 @@ def build(data: dict, source: str) -> Spec:
                   UserIdentity(parse_resource_id(u["existing"]).name, Existing(parse_resource_id(u["existing"])))
                   for u in ident.get("userAssigned", []))
     by_key = {u.key: u for u in users}
-    identity = Identity(ident.get("type", "SystemAssigned"), users,
-                        by_key.get(ident["primary"]) if "primary" in ident else (users[0] if users else None))
+    identity_type = ident.get("type", "SystemAssigned")
+    # Identity is never guessed: without `primary`, the only user-assigned identity of a workspace that has no
+    # system-assigned one is primary; otherwise none is (with a system-assigned identity, that one stays the
+    # workspace identity: AVM's primaryUserAssignedIdentity "may not be used if 'systemAssignedIdentity' is
+    # enabled", https://github.com/Azure/bicep-registry-modules avm/res/machine-learning-services/workspace).
+    default_primary = users[0] if len(users) == 1 and identity_type == "UserAssigned" else None
+    identity = Identity(identity_type, users, by_key.get(ident["primary"]) if "primary" in ident else default_primary)
     enc = ws.get("encryption")
     encryption = Encryption(enc["keyVault"], enc["keyUri"], by_key.get(enc.get("identity")),
                             bool(enc.get("serviceSide", False))) if enc else None

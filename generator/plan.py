@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import re
 
@@ -14,6 +14,7 @@ from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluste
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
                              RoleAssignment, Spec, StorageAccount, UserIdentity)
 from generator.naming import ResourceId, deployment_name, module_deployment_name, parse_resource_id
+from generator.roles import WORKSPACE_IDENTITY_ROLES, role_guid
 
 LOCATION = Param("location")
 
@@ -423,6 +424,43 @@ def _role_assignment(ra: RoleAssignment, symbol: str) -> Resource:
     })
 
 
+# spec section -> the symbol of the resource amlgen creates for it
+_GRANT_SYMBOLS = {"storage": "storage", "keyVault": "keyVault", "containerRegistry": "registry",
+                  "applicationInsights": "appInsights", "workspace": "workspace"}
+
+
+def _identity_grants(spec: Spec, resources: list[Resource], sections: tuple[str, ...]) -> list[Resource]:
+    """The roles a user-assigned workspace identity needs (roles.WORKSPACE_IDENTITY_ROLES) on the resources of
+    `sections` this template creates. The principal ID exists only at deployment, and ARM allows reference() only
+    in properties, so the name is guid(scope, identity resource ID, role), as Microsoft's quickstart
+    machine-learning-dependencies-role-assignment names them (a redeploy finds the same assignment)."""
+    uai = spec.workspace.identity.workspace_user_identity
+    if uai is None:
+        return []
+    created = {r.symbol for r in resources if r.existing is None}
+    taken = {r.symbol for r in resources} | {"location"}
+    identity = _identity_symbol(uai)
+    out = []
+    for section in sections:
+        symbol = _GRANT_SYMBOLS[section]
+        if symbol not in created:
+            continue  # brought by ID: rules.py warns with the commands that grant the roles
+        for role in WORKSPACE_IDENTITY_ROLES[section]:
+            guid = role_guid(role)
+            out.append(Resource("role-assignment", _symbol(symbol, "Grant " + role, taken),
+                                "Microsoft.Authorization/roleAssignments",
+                                Call("guid", (Ref(symbol), Ref(identity), guid)), {
+                                    "scope": Ref(symbol, "resource"),
+                                    "roleDefinitionId": Call("subscriptionResourceId",
+                                                             ("Microsoft.Authorization/roleDefinitions", guid)),
+                                    "principalId": Ref(identity, "identityPrincipalId"),
+                                    "principalType": "ServicePrincipal",
+                                    "description": f"{role} for the workspace identity {uai.name}: required for a "
+                                                   "user-assigned workspace identity (amlgen)",
+                                }))
+    return out
+
+
 # private endpoint target -> (symbol of the resource it connects to, group ID)
 _PE_TARGETS = {"workspace": ("workspace", "amlworkspace"), "storageBlob": ("storage", "blob"),
                "storageFile": ("storage", "file"), "keyVault": ("keyVault", "vault"),
@@ -539,7 +577,13 @@ def build(spec: Spec) -> Plan:
         add("appInsights", ai, _app_insights)
     if spec.container_registry is not None:
         add("registry", spec.container_registry, _registry)
-    resources.append(_workspace(spec, spec.container_registry is not None, ai is not None))
+    # a user-assigned workspace identity gets its roles on the dependents before the workspace is created
+    grants = _identity_grants(spec, resources, ("storage", "keyVault", "containerRegistry", "applicationInsights"))
+    resources.extend(grants)
+    workspace = _workspace(spec, spec.container_registry is not None, ai is not None)
+    resources.append(replace(workspace, values={**workspace.values, "dependsOn": [
+        Ref(g.symbol, "resource") for g in grants] or None}))
+    resources.extend(_identity_grants(spec, resources, ("workspace",)))
     taken = {r.symbol for r in resources} | {"location"}
     secrets: list[Parameter] = []
     vm_sizes: list[Parameter] = []
@@ -574,6 +618,10 @@ def build(spec: Spec) -> Plan:
     if spec.workspace.identity.system_assigned:
         outputs.append(Output("workspacePrincipalId", "string", Ref("workspace", "principalId"),
                               "The object ID of the workspace's system-assigned identity (for role assignments)."))
+    elif spec.workspace.identity.workspace_user_identity:
+        uai = _identity_symbol(spec.workspace.identity.workspace_user_identity)
+        outputs.append(Output("workspacePrincipalId", "string", Ref(uai, "identityPrincipalId"),
+                              "The object ID of the workspace's user-assigned identity (for role assignments)."))
     if spec.storage is not None:
         outputs.append(Output("storageAccountId", "string", Ref("storage"), "The default storage account's resource ID."))
     if spec.key_vault is not None:

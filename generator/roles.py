@@ -21,6 +21,21 @@ BUILT_IN_ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
 }
 
+# When the workspace identity is user-assigned, nobody grants it anything: Learn lists the roles it needs on each
+# resource ("The following Azure RBAC role assignments are required on your user-assigned managed identity for your
+# Azure Machine Learning workspace to access data on the workspace-associated resources",
+# https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication#workspace).
+# Keyed by spec section. Storage Blob Data Contributor is "optional, to enable data preview in the studio":
+# granted, since identity-based access is amlgen's default. Key Vault Administrator is the RBAC-model grant (the
+# vault amlgen creates uses RBAC; a vault on access policies needs "any access policy permissions besides purge").
+WORKSPACE_IDENTITY_ROLES: dict[str, tuple[str, ...]] = {
+    "workspace": ("Contributor",),
+    "storage": ("Contributor", "Storage Blob Data Contributor"),
+    "keyVault": ("Contributor", "Key Vault Administrator"),
+    "containerRegistry": ("Contributor",),
+    "applicationInsights": ("Contributor",),
+}
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 

@@ -243,3 +243,98 @@ def test_key_vault_create_mode_reaches_arm_and_bicep_only_when_the_spec_sets_it(
     template, bicep, _ = _render({"name": "churn-dev"})
     [vault] = [r for r in template["resources"] if r["type"] == "Microsoft.KeyVault/vaults"]
     assert "createMode" not in vault["properties"] and "createMode" not in bicep
+# --- the workspace identity (issue 9, point 3) --------------------------------------------------------------------
+
+UAI_JOBS = f"{SUB}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-jobs"
+CONTRIBUTOR = BUILT_IN_ROLES["Contributor"]
+
+
+def _of_type(template: dict, rtype: str) -> list[dict]:
+    return [r for r in template["resources"] if r["type"] == rtype]
+
+
+def _workspace_resource(template: dict) -> dict:
+    (ws,) = _of_type(template, "Microsoft.MachineLearningServices/workspaces")
+    return ws
+
+
+def test_a_user_assigned_identity_next_to_the_system_one_is_not_made_primary():
+    spec = model.build({"name": "churn-dev", "workspace": {"identity": {
+        "type": "SystemAssigned,UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}}, "examples/t.yaml")
+    assert spec.workspace.identity.primary is None
+    template, bicep, _ = _render({"name": "churn-dev", "workspace": {"identity": {
+        "type": "SystemAssigned,UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}})
+    assert "primaryUserAssignedIdentity" not in _workspace_resource(template)["properties"]
+    assert "primaryUserAssignedIdentity" not in bicep
+    assert _of_type(template, "Microsoft.Authorization/roleAssignments") == []  # Azure grants the system identity
+
+
+def test_the_only_identity_when_user_assigned_is_primary_and_several_need_a_choice():
+    only = model.build({"name": "churn-dev", "workspace": {"identity": {
+        "type": "UserAssigned", "userAssigned": [{"name": "id-ws"}]}}}, "examples/t.yaml")
+    assert only.workspace.identity.primary.name == "id-ws"
+    chosen = model.build({"name": "churn-dev", "workspace": {"identity": {
+        "type": "UserAssigned", "userAssigned": [{"name": "id-ws"}, {"existing": UAI_JOBS}],
+        "primary": UAI_JOBS}}}, "examples/t.yaml")
+    assert chosen.workspace.identity.workspace_user_identity.existing.id == UAI_JOBS
+
+
+def test_a_user_assigned_workspace_identity_gets_learns_roles_before_the_workspace():
+    template, bicep, _ = _render({"name": "churn-dev", "workspace": {"identity": {
+        "type": "UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}})
+    grants = _of_type(template, "Microsoft.Authorization/roleAssignments")
+    by_scope: dict[str, set[str]] = {}
+    for g in grants:
+        scope_type = g["scope"].split("'")[1]
+        role = g["properties"]["roleDefinitionId"].split("'")[-2]
+        by_scope.setdefault(scope_type, set()).add(role)
+        # the principal exists only at deployment: reference() in properties, never in the name
+        assert g["properties"]["principalId"] == (
+            "[reference(resourceId('00000000-0000-0000-0000-000000000000', 'rg', "
+            "'Microsoft.ManagedIdentity/userAssignedIdentities', 'id-jobs'), '2024-11-30').principalId]")
+        assert g["properties"]["principalType"] == "ServicePrincipal"
+        # resourceId() of the identity's parts evaluates to its ID: the name Learn's guid(scope, identity ID, role)
+        uai_id = "resourceId('00000000-0000-0000-0000-000000000000', 'rg', 'Microsoft.ManagedIdentity/userAssignedIdentities', 'id-jobs')"
+        assert g["name"] == f"[guid({g['scope'][1:-1]}, {uai_id}, '{role}')]"
+    assert by_scope == {
+        "Microsoft.Storage/storageAccounts": {CONTRIBUTOR, BUILT_IN_ROLES["Storage Blob Data Contributor"]},
+        "Microsoft.KeyVault/vaults": {CONTRIBUTOR, BUILT_IN_ROLES["Key Vault Administrator"]},
+        "Microsoft.ContainerRegistry/registries": {CONTRIBUTOR},
+        "Microsoft.Insights/components": {CONTRIBUTOR},
+        "Microsoft.MachineLearningServices/workspaces": {CONTRIBUTOR},
+    }
+    # the workspace waits for every grant on a dependent; the grant on the workspace waits for the workspace
+    depends = _workspace_resource(template)["dependsOn"]
+    on_dependents = [g for g in grants if "MachineLearningServices" not in g["scope"]]
+    for g in on_dependents:
+        assert f"[extensionResourceId({g['scope'][1:-1]}, 'Microsoft.Authorization/roleAssignments', " \
+               f"{g['name'][1:-1]})]" in depends
+    (on_workspace,) = [g for g in grants if "MachineLearningServices" in g["scope"]]
+    assert "[resourceId('Microsoft.MachineLearningServices/workspaces', 'churn-dev')]" in on_workspace["dependsOn"]
+    assert "principalId: identityIdJobs.properties.principalId" in bicep
+    # the workspace identity's object ID is an output, as the system-assigned one's is
+    assert template["outputs"]["workspacePrincipalId"]["value"] == (
+        "[reference(resourceId('00000000-0000-0000-0000-000000000000', 'rg', "
+        "'Microsoft.ManagedIdentity/userAssignedIdentities', 'id-jobs'), '2024-11-30').principalId]")
+
+
+def test_grants_parity_with_an_existing_identity_and_none_on_brought_dependents():
+    from bicep_parity import compare, parse_bicep, report
+
+    storage = f"{SUB}/providers/Microsoft.Storage/storageAccounts/stbrought"
+    template, bicep, _ = _render({"name": "churn-dev", "storage": {"existing": storage}, "workspace": {
+        "identity": {"type": "UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}})
+    assert not any(storage in g["scope"] for g in _of_type(template, "Microsoft.Authorization/roleAssignments"))
+    diffs = compare(template, parse_bicep(text=bicep))
+    assert diffs == [], report(diffs)
+
+
+def test_grants_to_a_user_assigned_identity_read_as_role_scope_and_identity():
+    from generator import diff
+
+    template, _, _ = _render({"name": "churn-dev", "workspace": {"identity": {
+        "type": "UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}})
+    shown = {diff.display_name(g) for g in _of_type(template, "Microsoft.Authorization/roleAssignments")}
+    assert "Contributor on churn-dev for identity id-jobs" in shown
+    assert any(s.startswith("Key Vault Administrator on kv-churn-dev") and s.endswith("for identity id-jobs")
+               for s in shown)

@@ -50,6 +50,11 @@ class ArmExpressions:
 
     def resource_id_of(self, symbol: str) -> str:
         r = self.by_symbol[symbol]
+        scope = r.values.get("scope")
+        if isinstance(scope, Ref) and scope.attr == "resource" and r.existing is None and self.scope != "subscription":
+            # an extension resource (a role assignment the workspace waits for): its ID hangs off its scope's
+            name = self.expression(r.name) if isinstance(r.name, Expr) else quote(r.name)
+            return f"extensionResourceId({self.expression(scope)}, {quote(r.type)}, {name})"
         if self.scope == "subscription":
             if r.type == "Microsoft.Resources/deployments":  # a deployment into the spec's resource group
                 group = quote(r.values["resourceGroupName"])
@@ -90,8 +95,9 @@ class ArmExpressions:
                 return self.resource_id_of(expr.symbol)
             if expr.attr == "name":
                 return quote(r.name)
-            if expr.attr == "clientId":
-                return f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}).clientId"
+            if expr.attr in ("clientId", "identityPrincipalId"):
+                prop = "clientId" if expr.attr == "clientId" else "principalId"
+                return f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}).{prop}"
             if expr.attr == "location":
                 return f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full').location"
             if expr.attr == "principalId":

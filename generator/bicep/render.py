@@ -80,7 +80,8 @@ def expression(expr: Expr) -> str:
         if expr.attr == "resource":
             return identifier(expr.symbol)
         attr = {"id": "id", "name": "name", "principalId": "identity.principalId",
-                "clientId": "properties.clientId", "location": "location"}[expr.attr]
+                "clientId": "properties.clientId", "identityPrincipalId": "properties.principalId",
+                "location": "location"}[expr.attr]
         return f"{identifier(expr.symbol)}.{attr}"
     raise TypeError(f"no Bicep form for {expr!r}")
 

@@ -8,6 +8,7 @@ from generator.apiversions import PREVIEW_API_VERSIONS
 from generator.roles import BUILT_IN_ROLES, role_guid
 from generator.clouds import needed_dns_zones
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
+from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
 
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 from generator.spec.load import Document
@@ -353,6 +354,99 @@ def _check_encryption_identity(data: dict, report: _Report) -> None:
                    "'Key Vault Crypto Service Encryption User' on the key's vault")
 
 
+def _check_primary_identity(data: dict, report: _Report) -> None:
+    """Identity is never guessed: with several user-assigned identities and no system-assigned one, the spec says
+    which is the workspace identity; with a system-assigned identity, that one is (AVM: primaryUserAssignedIdentity
+    is "Required if 'userAssignedIdentities' is not empty and may not be used if 'systemAssignedIdentity' is
+    enabled")."""
+    ident = (data.get("workspace") or {}).get("identity") or {}
+    kind = ident.get("type", "SystemAssigned")
+    users = ident.get("userAssigned") or []
+    keys = [u.get("name") or u.get("existing") for u in users]
+    if kind == "UserAssigned" and len(users) > 1 and "primary" not in ident:
+        report.add(("workspace", "identity"), "R240",
+                   f"{len(users)} user-assigned identities and no system-assigned one: amlgen does not guess which "
+                   f"is the workspace identity; set workspace.identity.primary to one of {', '.join(map(str, keys))}",
+                   key=True)
+    if kind.startswith("SystemAssigned") and "primary" in ident:
+        report.add(("workspace", "identity", "primary"), "R240",
+                   f"with type {kind} the system-assigned identity is the workspace identity, and Azure takes a "
+                   "primary user-assigned identity only without one; remove 'primary' (the user-assigned identities "
+                   "stay available to computes and encryption), or set type: UserAssigned", key=True)
+
+
+# spec section -> the words for it in a message
+_GRANT_WORDS = {"storage": "storage account", "keyVault": "key vault", "containerRegistry": "container registry",
+                "applicationInsights": "Application Insights component"}
+
+
+def _workspace_user_identity(data: dict) -> dict | None:
+    """The user-assigned identity entry that is the workspace identity, as model.build resolves it."""
+    ident = (data.get("workspace") or {}).get("identity") or {}
+    users = ident.get("userAssigned") or []
+    if ident.get("type", "SystemAssigned") != "UserAssigned" or not users:
+        return None
+    if "primary" not in ident:
+        return users[0] if len(users) == 1 else None
+    return next((u for u in users if ident["primary"] in (u.get("name"), u.get("existing"))), None)
+
+
+def _check_identity_grants(data: dict, report: _Report) -> None:
+    """A user-assigned workspace identity needs roles on each dependent (roles.WORKSPACE_IDENTITY_ROLES). amlgen
+    assigns them on the dependents it creates; on one the spec brings, it says how."""
+    uai = _workspace_user_identity(data)
+    if uai is None or (data.get("workspace") or {}).get("kind") == "Project":
+        return
+    if "existing" in uai:
+        principal = f"$(az identity show --ids {uai['existing']} --query principalId -o tsv)"
+        when = "before the deployment"
+    else:
+        group = data.get("resourceGroup") or "<resource group>"
+        principal = f"$(az identity show -g {group} -n {uai['name']} --query principalId -o tsv)"
+        when = (f"('{uai['name']}' is created by this deployment, so it holds none when the workspace is created: "
+                "bring an existing identity, userAssigned: [{existing: <ID>}], and grant them first, or grant them "
+                "once the identity exists)")
+    for section, words in _GRANT_WORDS.items():
+        brought = data.get(section)
+        if not isinstance(brought, dict) or "existing" not in brought:
+            continue
+        commands = "; ".join(
+            f"az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal "
+            f"--role \"{role}\" --scope {brought['existing']}" for role in WORKSPACE_IDENTITY_ROLES[section])
+        note = (" (a vault on access policies instead of RBAC needs Contributor and an access policy with every "
+                "permission but purge)") if section == "keyVault" else ""
+        report.add((section, "existing"), "R241",
+                   f"the workspace identity is user-assigned, and amlgen does not change the {words} the spec brings: "
+                   f"grant the roles Azure ML needs on it{note} {when}: {commands}", WARNING)
+
+
+def _check_cmk_key(data: dict, report: _Report) -> None:
+    """Learn's key identifier is the versioned key URL, and service-side encryption refuses a closed vault."""
+    enc = (data.get("workspace") or {}).get("encryption")
+    if not isinstance(enc, dict):
+        return
+    path = ("workspace", "encryption")
+    key_path = enc["keyUri"].split("/keys/", 1)[1]
+    if "/" not in key_path.rstrip("/"):
+        report.add(path + ("keyUri",), "R242",
+                   "the key URI has no version: the key identifier Azure ML takes is the versioned key URL, "
+                   "https://<vault>.vault.azure.net/keys/<key>/<version> (az keyvault key show --vault-name <vault> "
+                   "-n <key> --query key.kid prints it), as Microsoft's templates pass it; append the version",
+                   WARNING)
+    if enc.get("serviceSide"):
+        report.add(path + ("serviceSide",), "R243",
+                   "service-side encryption does not support a key vault with public network access disabled, and "
+                   "amlgen cannot see the settings of the vault that holds the key: keep its public network access "
+                   "enabled, or set serviceSide: false", WARNING)
+        ws = data.get("workspace") or {}
+        if ws.get("kind") == "Hub" and (enc.get("identity") or _workspace_user_identity(data)):
+            what = "encryption.identity" if enc.get("identity") else "a user-assigned workspace identity"
+            report.add(path + ("serviceSide",), "R244",
+                       f"a hub with service-side encryption does not support user-assigned identities (Learn: \"key "
+                       f"rotation and user-assigned identity capabilities are not supported\"), and this one has "
+                       f"{what}; use the hub's system-assigned identity, or set serviceSide: false")
+
+
 def derived_or_given(data: dict, kind: str) -> str:
     section = data.get(kind) or {}
     return section.get("name") or derived_name(kind, data["name"], data.get("nameSeed"))
@@ -589,6 +683,9 @@ def check(doc: Document) -> list[Finding]:
     _check_identity(doc.data, report)
     _check_encryption(doc.data, report)
     _check_encryption_identity(doc.data, report)
+    _check_primary_identity(doc.data, report)
+    _check_identity_grants(doc.data, report)
+    _check_cmk_key(doc.data, report)
     _check_compute_network(doc.data, report)
     _check_datastores_auth(doc.data, report)
     _check_reachable(doc.data, report)

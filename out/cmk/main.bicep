@@ -168,7 +168,6 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     keyVault: keyVault.id
     applicationInsights: appInsights.id
     containerRegistry: registry.id
-    primaryUserAssignedIdentity: identityIdClaimsCmk.id
     publicNetworkAccess: 'Disabled'
     imageBuildCompute: 'cpu-cluster'
     managedNetwork: {
@@ -191,7 +190,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
       status: 'Enabled'
       keyVaultProperties: {
         keyVaultArmId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-security', 'Microsoft.KeyVault/vaults', 'kv-security-keys')
-        keyIdentifier: format('https://{0}{1}/{2}', 'kv-security-keys', environment().suffixes.keyvaultDns, 'keys/aml-claims')
+        keyIdentifier: format('https://{0}{1}/{2}', 'kv-security-keys', environment().suffixes.keyvaultDns, 'keys/aml-claims/4f1e2d3c4b5a69788796a5b4c3d2e1f0')
         identityClientId: identityIdClaimsCmk.properties.clientId
       }
       identity: {

@@ -32,6 +32,7 @@ LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
 APP_INSIGHTS = "Microsoft.Insights/components"
 COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+OUTBOUND_RULE = "Microsoft.MachineLearningServices/workspaces/outboundRules"
 
 # How people call each type in a report.
 TYPE_LABELS = {
@@ -43,6 +44,7 @@ TYPE_LABELS = {
     APP_INSIGHTS: "Application Insights",
     COMPUTE: "Compute",
     ROLE_ASSIGNMENT: "Role assignment",
+    OUTBOUND_RULE: "Managed network rule",
 }
 
 # How a sentence names each type.
@@ -55,6 +57,7 @@ TYPE_NOUNS = {
     APP_INSIGHTS: "Application Insights component",
     COMPUTE: "compute",
     ROLE_ASSIGNMENT: "role assignment",
+    OUTBOUND_RULE: "managed network outbound rule",
 }
 
 # Resources whose removal loses something that a redeploy does not bring back.
@@ -106,6 +109,7 @@ CREATE_ONLY_FIELDS: dict[str, tuple[str, tuple]] = {
     "WorkspaceSettings.hbi": (WORKSPACE, ("properties", "hbiWorkspace")),
     "WorkspaceSettings.kind": (WORKSPACE, ("kind",)),
     "WorkspaceSettings.encryption": (WORKSPACE, ("properties", "encryption")),
+    "StorageAccount.hierarchical_namespace": (STORAGE, ("properties", "isHnsEnabled")),
 }
 
 

@@ -357,7 +357,12 @@ def build(data: dict, source: str) -> Spec:
     st = data.get("storage", {})
     storage = None if project else _existing(st) or StorageAccount(
         _name(st, "storage", name, seed), st.get("sku", "Standard_LRS"), st.get("publicNetworkAccess", dependents_access),
-        # azure-ai-ml makes a feature store's own storage account its offline store, which must be ADLS Gen2
+        # azure-ai-ml makes a feature store's own storage account its offline store when none is given
+        # (_workspace_operations_base.py: offline_store_storage_account_name = storageAccountName), and an offline
+        # store is ADLS Gen2 only (Learn, reference-yaml-feature-store: "Only data lake gen2 type of storage is
+        # supported"): a hierarchical namespace, which can only be chosen when the account is created. (Learn's
+        # concept-workspace refuses a hierarchical namespace on a Default workspace's storage; azure-ai-ml creates a
+        # separate offline-store account only when a feature store brings its own default storage.)
         hierarchical_namespace=ws.get("kind") == "FeatureStore")
     kv = data.get("keyVault", {})
     key_vault = None if project else _existing(kv) or KeyVault(

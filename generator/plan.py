@@ -220,7 +220,9 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
 
 
 def _provision_now(mn: ManagedNetwork | None) -> bool | None:
-    """Sent whenever a managed network is on (true unless the spec says false, see model.build)."""
+    """Sent whenever a managed network is on (true unless the spec says false, see model.build). Harmless on a
+    redeploy: "Set to trigger the provisioning of the managed VNet ... when creating a Workspace with the managed
+    VNet enabled, or else it does nothing" (the 2026-05-01 REST schema)."""
     if mn is None or (mn.isolation_mode not in MANAGED_MODES and not mn.provision_now):
         return None
     return mn.provision_now

@@ -90,8 +90,9 @@ RULES: dict[str, Rule] = {
     "R221": Rule("A workspace closed to the public network that nobody can reach.",
                  _learn("machine-learning/how-to-configure-private-link"), WARNING),
     "R250": Rule("Under AllowOnlyApprovedOutbound the managed network reaches the registry through a private "
-                 "endpoint, which only a Premium registry can have.",
-                 _learn("machine-learning/how-to-managed-network#list-of-required-rules")),
+                 "endpoint, which only a Premium registry can have (a warning for an existing registry, whose SKU "
+                 "amlgen cannot see).",
+                 _learn("machine-learning/how-to-managed-network#list-of-required-rules"), "error, warning"),
     "R251": Rule("Kubernetes computes are not supported in a workspace with a managed network.",
                  _learn("machine-learning/how-to-managed-network#limitations")),
     "R252": Rule("An outbound rule takes the name of the rule amlgen adds for a workspace open only to an IP "

@@ -122,6 +122,11 @@ def _check_registry(data: dict, report: _Report) -> None:
         report.add(("containerRegistry", "sku"), "R207" if closed else "R250",
                    f"{reason}, and a {sku} registry cannot {can_not}; set containerRegistry.sku: Premium (the "
                    f"default here){opening} or bring an existing registry")
+    if "existing" in cr and isolation_mode(data) == "AllowOnlyApprovedOutbound":
+        report.add(("containerRegistry", "existing"), "R250",
+                   "amlgen cannot see an existing registry's SKU: under AllowOnlyApprovedOutbound the managed network "
+                   "reaches it through a private endpoint, which only a Premium registry can have "
+                   "(az acr update --sku Premium)", WARNING)
     if closed and not ws.get("imageBuildCompute"):
         # pointed at the setting that closes the registry
         where = (("workspace", "publicNetworkAccess") if ws.get("publicNetworkAccess") == "Disabled" else

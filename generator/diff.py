@@ -496,6 +496,8 @@ def _create_only(rdiff: ResourceDiff, change: Change) -> str | None:
     """Why Azure refuses this change to an existing resource, or None."""
     rules = CREATE_ONLY.get(rdiff.type, ()) + CREATE_ONLY["*"]
     label = type_noun(rdiff.type)
+    if change.kind == "removed" and change.old is False:
+        return None  # an omitted flag is false: no longer sending a false one (a Project's hbiWorkspace) keeps it
     if any(_under(change.segments, rule) for rule in rules):
         if change.segments[0] == "location":
             return (f"Azure cannot move the {label} '{rdiff.display or rdiff.name}' to another region: "

@@ -142,3 +142,23 @@ def test_a_feature_store_gets_storage_with_a_hierarchical_namespace():
     assert "isHnsEnabled: true" in bicep
     default, _ = _render({"name": "churn-dev"})
     assert _resource(default, "Microsoft.Storage/storageAccounts")["properties"]["isHnsEnabled"] is False
+
+
+def _project_diff(old_hbi):
+    from generator import diff
+
+    def files(hbi):
+        properties = {"hubResourceId": f"{SUB}/providers/{WORKSPACES}/hub"}
+        if hbi is not None:
+            properties["hbiWorkspace"] = hbi
+        template = {"resources": [{"type": WORKSPACES, "apiVersion": "2026-05-01", "name": "churn-project",
+                                   "kind": "Project", "properties": properties}]}
+        return {"main.json": json.dumps(template)}
+
+    return diff.diff_workspace("project", files(old_hbi), files(None))
+
+
+def test_no_longer_sending_a_false_create_only_flag_is_not_a_refused_change():
+    """A Project no longer sends hbiWorkspace: false; an omitted flag is false, so nothing changes in Azure."""
+    assert [w.code for w in _project_diff(False).warnings] == []
+    assert [w.code for w in _project_diff(True).warnings] == ["D001"]

@@ -10,10 +10,6 @@ APPROVED_ONLY = "AllowOnlyApprovedOutbound"
 # only to an IP allow-list (a child resource, see plan.py); the spec's own rules cannot take this name.
 WORKSPACE_RULE_NAME = "workspace-private-endpoint"
 
-AZURE_AI_ML = ("https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/ml/azure-ai-ml/azure/ai/ml/"
-               "operations/_workspace_operations_base.py")
-
-
 def _workspace(data: dict) -> dict:
     ws = data.get("workspace")
     return ws if isinstance(ws, dict) else {}

@@ -8,6 +8,8 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.MachineLearningServices/workspaces": "2026-05-01",
     "Microsoft.MachineLearningServices/workspaces/computes": "2026-05-01",
     "Microsoft.MachineLearningServices/workspaces/datastores": "2026-05-01",
+    # adds a managed-network rule after the workspace exists, without re-PUTting the workspace
+    "Microsoft.MachineLearningServices/workspaces/outboundRules": "2026-05-01",
     "Microsoft.Storage/storageAccounts": "2026-04-01",
     "Microsoft.KeyVault/vaults": "2026-02-01",
     "Microsoft.Insights/components": "2020-02-02",

@@ -34,6 +34,7 @@ COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"
 DATASTORE = "Microsoft.MachineLearningServices/workspaces/datastores"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 DEPLOYMENT = "Microsoft.Resources/deployments"
+OUTBOUND_RULE = "Microsoft.MachineLearningServices/workspaces/outboundRules"
 
 # How people call each type in a report.
 TYPE_LABELS = {
@@ -52,6 +53,7 @@ TYPE_LABELS = {
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "Private DNS zone link",
     "Microsoft.Network/virtualNetworks": "Virtual network",
     "Microsoft.Network/virtualNetworks/subnets": "Subnet",
+    OUTBOUND_RULE: "Managed network rule",
 }
 
 # How a sentence names each type.
@@ -66,6 +68,7 @@ TYPE_NOUNS = {
     DATASTORE: "datastore",
     ROLE_ASSIGNMENT: "role assignment",
     DEPLOYMENT: "nested deployment",
+    OUTBOUND_RULE: "managed network outbound rule",
 }
 
 # Resources whose removal loses something that a redeploy does not bring back.
@@ -133,6 +136,7 @@ CREATE_ONLY_FIELDS: dict[str, tuple[str, tuple]] = {
     "WorkspaceSettings.kind": (WORKSPACE, ("kind",)),
     "WorkspaceSettings.encryption": (WORKSPACE, ("properties", "encryption")),
     "Encryption.service_side": (WORKSPACE, ("properties", "enableServiceSideCMKEncryption")),
+    "StorageAccount.hierarchical_namespace": (STORAGE, ("properties", "isHnsEnabled")),
 }
 
 # One-way settings: a change in one direction is refused, the other is fine.
@@ -570,6 +574,8 @@ def _create_only(rdiff: ResourceDiff, change: Change) -> str | None:
     """Why Azure refuses this change to an existing resource, or None."""
     rules = CREATE_ONLY.get(rdiff.type, ()) + CREATE_ONLY["*"]
     label = type_noun(rdiff.type)
+    if change.kind == "removed" and change.old is False:
+        return None  # an omitted flag is false: no longer sending a false one (a Project's hbiWorkspace) keeps it
     if any(_under(change.segments, rule) for rule in rules):
         if change.segments[0] == "location":
             return (f"Azure cannot move the {label} '{rdiff.display or rdiff.name}' to another region: "

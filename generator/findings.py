@@ -59,7 +59,8 @@ RULES: dict[str, Rule] = {
                  _learn("machine-learning/how-to-managed-network"), "error, warning"),
     "R206": Rule("A setting conflicts with bringing an existing resource.",
                  _learn("machine-learning/how-to-create-workspace-template")),
-    "R207": Rule("A dependent resource cannot be closed to the public network with its SKU.",
+    "R207": Rule("A registry closed to the public network (by the spec, the workspace or a managed network) has "
+                 "a SKU that cannot close it: only Premium can.",
                  _learn("container-registry/container-registry-private-link")),
     "R208": Rule("A container registry behind a private network needs an image build compute.",
                  _learn("machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr"), WARNING),
@@ -73,7 +74,8 @@ RULES: dict[str, Rule] = {
                  _learn("machine-learning/how-to-configure-private-link")),
     "R214": Rule("Customer-managed key encryption is set up in a way Azure refuses (or cannot be checked).",
                  _learn("machine-learning/how-to-setup-customer-managed-keys"), "error, warning"),
-    "R215": Rule("A setting does not fit the workspace's kind (Default, Hub, Project, FeatureStore).",
+    "R215": Rule("A setting does not fit the workspace's kind (Default, Hub, Project, FeatureStore); a Project "
+                 "sends only what azure-ai-ml's project template sends (arm_templates/workspace_project.json).",
                  _learn("machine-learning/concept-hub-workspace")),
     "R216": Rule("A property exists only in a preview API version: the workspace uses that version.",
                  _learn("templates/microsoft.machinelearningservices/workspaces"), WARNING),
@@ -124,6 +126,20 @@ RULES: dict[str, Rule] = {
                                 "metadata"), WARNING),
     "R244": Rule("A hub with service-side encryption and a user-assigned identity, which it does not support.",
                  _learn("ai-foundry/concepts/encryption-keys-portal")),
+    "R250": Rule("Under AllowOnlyApprovedOutbound the managed network reaches the registry through a private "
+                 "endpoint, which only a Premium registry can have (a warning for an existing registry, whose SKU "
+                 "amlgen cannot see).",
+                 _learn("machine-learning/how-to-managed-network#list-of-required-rules"), "error, warning"),
+    "R251": Rule("Kubernetes computes are not supported in a workspace with a managed network.",
+                 _learn("machine-learning/how-to-managed-network#limitations")),
+    "R252": Rule("An outbound rule takes the name of the rule amlgen adds for a workspace open only to an IP "
+                 "allow-list.",
+                 _learn("machine-learning/how-to-managed-network#scenario-enable-access-from-selected-ip-addresses")),
+    "R253": Rule("A feature store names a store connection that the spec does not create (amlgen creates no "
+                 "connections yet).",
+                 "https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/ml/azure-ai-ml/azure/ai/ml/"
+                 "operations/_workspace_operations_base.py (the offline store and its connection are created "
+                 "with the feature store)", WARNING),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.naming import ResourceId, derived_name, parse_resource_id
+from generator.network import MANAGED_MODES, allow_list_only, dependents_access as _dependents_access, registry_sku
 from generator.roles import role_guid
 from generator.vmsizes import DEFAULT_VM_SIZE
 
@@ -32,6 +33,7 @@ class StorageAccount:
     name: str
     sku: str
     public_network_access: str
+    hierarchical_namespace: bool = create_only(False)  # a FeatureStore's storage is its offline store (ADLS Gen2)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class WorkspaceSettings:
     ip_allowlist: tuple[str, ...] = ()
     allow_role_assignment_on_rg: bool | None = None
     network_acls: tuple[str, tuple[str, ...]] | None = None  # (default action, allowed CIDR ranges)
+    allow_list_only: bool = False  # open to the public network, but only to an IP allow-list
 
     @property
     def preview_properties(self) -> tuple[str, ...]:
@@ -283,8 +286,9 @@ def build(data: dict, source: str) -> Spec:
     name, seed = data["name"], data.get("nameSeed")
     ws = data.get("workspace", {})
     public = ws.get("publicNetworkAccess", "Enabled")
-    # Closing the workspace closes the dependents the spec creates (trusted Azure services stay allowed).
-    dependents_access = public
+    # Closing the workspace closes the dependents the spec creates (trusted Azure services stay allowed), and so
+    # does a managed network, as azure-ai-ml does (network.dependents_access).
+    dependents_access = _dependents_access(data)
 
     mn = ws.get("managedNetwork")
     managed = None
@@ -303,8 +307,12 @@ def build(data: dict, source: str) -> Spec:
             )
             for rule_name, r in sorted(mn.get("outboundRules", {}).items())
         )
-        managed = ManagedNetwork(mn.get("isolationMode", "Disabled"), mn.get("firewallSku"), rules,
-                                 bool(mn.get("provisionNetworkNow", False)))
+        mode = mn.get("isolationMode", "Disabled")
+        # Provisioned with the workspace unless the spec says otherwise: Learn (how-to-managed-network, "Manually
+        # provision a managed VNet") recommends it, since the first compute otherwise waits ~30 minutes for the
+        # network and can time out, and the workspace's private endpoints exist only once it is provisioned.
+        managed = ManagedNetwork(mode, mn.get("firewallSku"), rules,
+                                 bool(mn.get("provisionNetworkNow", mode in MANAGED_MODES)))
 
     closed = public == "Disabled"
     ident = ws.get("identity", {})
@@ -349,6 +357,7 @@ def build(data: dict, source: str) -> Spec:
         allow_role_assignment_on_rg=ws.get("allowRoleAssignmentOnRG"),
         network_acls=(ws["networkAcls"]["defaultAction"], tuple(ws["networkAcls"].get("ipRules", ())))
         if "networkAcls" in ws else None,
+        allow_list_only=allow_list_only(data),
     )
     # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic.
     isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
@@ -381,7 +390,14 @@ def build(data: dict, source: str) -> Spec:
     project = ws.get("kind") == "Project"
     st = data.get("storage", {})
     storage = None if project else _existing(st) or StorageAccount(
-        _name(st, "storage", name, seed), st.get("sku", "Standard_LRS"), st.get("publicNetworkAccess", dependents_access))
+        _name(st, "storage", name, seed), st.get("sku", "Standard_LRS"), st.get("publicNetworkAccess", dependents_access),
+        # azure-ai-ml makes a feature store's own storage account its offline store when none is given
+        # (_workspace_operations_base.py: offline_store_storage_account_name = storageAccountName), and an offline
+        # store is ADLS Gen2 only (Learn, reference-yaml-feature-store: "Only data lake gen2 type of storage is
+        # supported"): a hierarchical namespace, which can only be chosen when the account is created. (Learn's
+        # concept-workspace refuses a hierarchical namespace on a Default workspace's storage; azure-ai-ml creates a
+        # separate offline-store account only when a feature store brings its own default storage.)
+        hierarchical_namespace=ws.get("kind") == "FeatureStore")
     kv = data.get("keyVault", {})
     key_vault = None if project else _existing(kv) or KeyVault(
         _name(kv, "keyVault", name, seed), kv.get("sku", "standard"), kv.get("softDeleteRetentionInDays", 90),
@@ -396,8 +412,9 @@ def build(data: dict, source: str) -> Spec:
     cr = data.get("containerRegistry", {})
     registry = None
     if cr is not False and not project:
+        # Premium where the registry is closed or the managed network reaches it through a private endpoint
         registry = _existing(cr) or ContainerRegistry(_name(cr, "containerRegistry", name, seed),
-                                                      cr.get("sku", "Basic"), cr.get("publicNetworkAccess", dependents_access))
+                                                      registry_sku(data), cr.get("publicNetworkAccess", dependents_access))
 
     pe = data.get("privateEndpoints")
     private_endpoints = None

@@ -14,6 +14,7 @@ from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluste
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
                              RoleAssignment, Spec, StorageAccount, UserIdentity)
 from generator.naming import ResourceId, deployment_name, module_deployment_name, parse_resource_id
+from generator.network import MANAGED_MODES, WORKSPACE_RULE_NAME
 from generator.roles import WORKSPACE_IDENTITY_ROLES, role_guid
 
 LOCATION = Param("location")
@@ -105,6 +106,7 @@ def _storage(spec: Spec, st: StorageAccount) -> Resource:
         "location": LOCATION, "tags": _tags(spec), "sku": st.sku,
         "publicNetworkAccess": st.public_network_access,
         "networkAcls": _network_acls(st.public_network_access),
+        "isHnsEnabled": st.hierarchical_namespace,
     })
 
 
@@ -234,12 +236,48 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
             "onlineStoreConnectionName": fs.online_store_connection,
         } if fs else None,
         # a workspace property in ARM, though the spec keeps it with the managed network it provisions
-        "provisionNetworkNow": True if ws.managed_network and ws.managed_network.provision_now else None,
+        "provisionNetworkNow": _provision_now(ws.managed_network),
         "ipAllowlist": list(ws.ip_allowlist) or None,
         "allowRoleAssignmentOnRG": ws.allow_role_assignment_on_rg,
         "networkAcls": {"defaultAction": ws.network_acls[0],
                         "ipRules": [{"value": ip} for ip in ws.network_acls[1]]} if ws.network_acls else None,
     }, preview=bool(ws.preview_properties))
+
+
+def _provision_now(mn: ManagedNetwork | None) -> bool | None:
+    """Sent whenever a managed network is on (true unless the spec says false, see model.build). Harmless on a
+    redeploy: "Set to trigger the provisioning of the managed VNet ... when creating a Workspace with the managed
+    VNet enabled, or else it does nothing" (the 2026-05-01 REST schema)."""
+    if mn is None or (mn.isolation_mode not in MANAGED_MODES and not mn.provision_now):
+        return None
+    return mn.provision_now
+
+
+# The properties azure-ai-ml's project template sends (arm_templates/workspace_project.json): a Project takes
+# its SKU, network, encryption, dependents and datastores from its hub.
+_PROJECT_PROPERTIES = ("location", "tags", "kind", "identity", "primaryUserAssignedIdentity", "friendlyName",
+                       "description", "hubResourceId", "publicNetworkAccess", "serverlessComputeSettings")
+
+
+def _project(workspace: Resource) -> Resource:
+    return Resource("workspace-project", workspace.symbol, workspace.type, workspace.name,
+                    {k: workspace.values[k] for k in _PROJECT_PROPERTIES}, preview=workspace.preview)
+
+
+def _workspace_outbound_rule(spec: Spec) -> Resource | None:
+    """Learn (how-to-managed-network, "Enable access from selected IP Addresses"): a workspace open only to an IP
+    allow-list needs an outbound private-endpoint rule to itself, or computes in the managed network cannot reach
+    it; the rule cannot be part of the workspace's creation (the workspace does not exist yet), so it is a child
+    resource deployed after the workspace."""
+    ws = spec.workspace
+    if not (ws.managed_network and ws.managed_network.isolation_mode in MANAGED_MODES and ws.allow_list_only):
+        return None
+    return Resource("workspace-outbound-rule", "workspaceOutboundRule",
+                    "Microsoft.MachineLearningServices/workspaces/outboundRules",
+                    _child_name(spec.name, WORKSPACE_RULE_NAME), {
+                        "parent": Ref("workspace", "resource"), "childName": WORKSPACE_RULE_NAME,
+                        "ruleProperties": {"type": "PrivateEndpoint", "category": "UserDefined", "destination": {
+                            "serviceResourceId": Ref("workspace"), "subresourceTarget": "amlworkspace"}}})
 
 
 def _user_identity(spec: Spec, u: UserIdentity) -> Resource:
@@ -581,8 +619,12 @@ def build(spec: Spec) -> Plan:
     grants = _identity_grants(spec, resources, ("storage", "keyVault", "containerRegistry", "applicationInsights"))
     resources.extend(grants)
     workspace = _workspace(spec, spec.container_registry is not None, ai is not None)
-    resources.append(replace(workspace, values={**workspace.values, "dependsOn": [
-        Ref(g.symbol, "resource") for g in grants] or None}))
+    workspace = replace(workspace, values={**workspace.values, "dependsOn": [
+        Ref(g.symbol, "resource") for g in grants] or None})
+    resources.append(_project(workspace) if spec.workspace.kind == "Project" else workspace)
+    rule = _workspace_outbound_rule(spec)
+    if rule is not None:
+        resources.append(rule)
     resources.extend(_identity_grants(spec, resources, ("workspace",)))
     taken = {r.symbol for r in resources} | {"location"}
     secrets: list[Parameter] = []

@@ -51,7 +51,9 @@ EXPECT = {
     "reorder_keys": {"team": ("unchanged", set(), [])},
     "storage_existing": {"team": ("changed", {("changed", WS)}, ["D001"])},
     "storage_sku": {"team": ("changed", {("changed", ST)}, [])},
-    "managed_network_off": {"team": ("changed", {("changed", WS)}, ["D010"])},
+    # turning the managed network off also reopens the dependents it had closed (the dependents follow it)
+    "managed_network_off": {"team": ("changed", {("changed", WS), ("changed", ST), ("changed", KV), ("changed", CR)},
+                                     ["D010"])},
     "identity_narrowed": {"team": ("changed", {("changed", WS)}, ["D011"])},
     "datastore_repointed": {"team": ("changed", {("changed", diff.DATASTORE)}, ["D012"])},
     "service_side_encryption": {"team": ("changed", {("changed", WS)}, ["D001"])},

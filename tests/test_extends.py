@@ -105,7 +105,8 @@ roleAssignments:
   - {role: Reader, principalId: 55555555-5555-5555-5555-555555555555, principalType: User}
 """)
     result = _validate(here, "base.yaml", "prod.yaml")
-    assert result.findings == []
+    # the only finding: the managed network closes the registry, and nothing is set to build images on it
+    assert [(f.rule, f.severity) for f in result.findings] == [("R208", "warning")]
     data = _merged(result, "prod.yaml")
     assert data["tags"] == {"environment": "prod", "team": "data-science"}
     assert data["workspace"] == {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from generator.findings import ERROR, WARNING, Finding
 from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
 from generator.apiversions import PREVIEW_API_VERSIONS
+from generator.network import (WORKSPACE_RULE_NAME, allow_list_only, isolation_mode, managed, registry_access,
+                               registry_premium_reason, registry_sku)
 from generator.roles import BUILT_IN_ROLES, role_guid
 from generator.clouds import needed_dns_zones
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
@@ -109,17 +111,31 @@ def _check_registry(data: dict, report: _Report) -> None:
     if cr is False or ws.get("kind") == "Project":
         return
     cr = cr if isinstance(cr, dict) else {}
-    closed = cr.get("publicNetworkAccess", ws.get("publicNetworkAccess")) == "Disabled"
-    if "existing" not in cr and closed:
-        sku = cr.get("sku", "Basic")
-        if sku != "Premium":
-            where = ("containerRegistry", "sku") if "sku" in cr else ("workspace", "publicNetworkAccess")
-            report.add(where, "R207",
-                       f"the registry is closed to the public network (with the workspace, unless "
-                       f"containerRegistry.publicNetworkAccess says otherwise), and a {sku} registry cannot disable "
-                       "public access; set containerRegistry.sku: Premium (or bring an existing one)")
+    # An existing registry's network is managed where it lives; only a closed workspace says it is closed.
+    closed = registry_access(data) == "Disabled" if "existing" not in cr else ws.get("publicNetworkAccess") == "Disabled"
+    reason = registry_premium_reason(data)
+    if "existing" not in cr and reason and registry_sku(data) != "Premium":
+        # only an explicit SKU gets here: without one, the default is Premium where Premium is needed
+        sku = registry_sku(data)
+        can_not = "disable public access" if closed else "have a private endpoint"
+        # under AllowInternetOutbound an open registry needs no private endpoint; under AllowOnlyApprovedOutbound
+        # every registry does
+        opening = ("" if isolation_mode(data) == "AllowOnlyApprovedOutbound" else
+                   ", open the registry (containerRegistry.publicNetworkAccess: Enabled)")
+        report.add(("containerRegistry", "sku"), "R207" if closed else "R250",
+                   f"{reason}, and a {sku} registry cannot {can_not}; set containerRegistry.sku: Premium (the "
+                   f"default here){opening} or bring an existing registry")
+    if "existing" in cr and isolation_mode(data) == "AllowOnlyApprovedOutbound":
+        report.add(("containerRegistry", "existing"), "R250",
+                   "amlgen cannot see an existing registry's SKU: under AllowOnlyApprovedOutbound the managed network "
+                   "reaches it through a private endpoint, which only a Premium registry can have "
+                   "(az acr update --sku Premium)", WARNING)
     if closed and not ws.get("imageBuildCompute"):
-        report.add(("workspace", "publicNetworkAccess"), "R208",
+        # pointed at the setting that closes the registry
+        where = (("workspace", "publicNetworkAccess") if ws.get("publicNetworkAccess") == "Disabled" else
+                 ("containerRegistry", "publicNetworkAccess") if "publicNetworkAccess" in cr else
+                 ("workspace", "managedNetwork", "isolationMode"))
+        report.add(where, "R208",
                    "with the registry behind a private network, Azure ML cannot build environment images on it; set "
                    "workspace.imageBuildCompute to the name of a compute cluster", WARNING)
 
@@ -188,7 +204,7 @@ def _check_private_endpoints(data: dict, report: _Report) -> None:
             what = "has no registry" if section is False else f"brings an existing {_PE_SECTIONS[target]}"
             report.add(("privateEndpoints", "targets", i), "R213",
                        f"the spec {what}; give it a private endpoint where it is managed, or remove '{target}'")
-        elif target == "containerRegistry" and (section or {}).get("sku", "Basic") != "Premium":
+        elif target == "containerRegistry" and registry_sku(data) != "Premium":
             report.add(("privateEndpoints", "targets", i), "R213",
                        "only a Premium registry can have a private endpoint; set containerRegistry.sku: Premium")
     zones = pe.get("privateDnsZones")
@@ -651,6 +667,8 @@ def _check_compute_identity(data: dict, report: _Report) -> None:
                        "idle shutdown only happens once that identity has Contributor on the workspace; grant it "
                        "after deployment, or set identity: None if the instance needs no identity", WARNING,
                        key=True)
+
+
 def _check_key_vault_recovery(data: dict, report: _Report) -> None:
     # Key Vault's createMode "recover" restores the soft-deleted vault of that name; with no such vault (as on
     # every deployment after the one that recovered it) the request fails: the setting is for one deployment.
@@ -663,6 +681,56 @@ def _check_key_vault_recovery(data: dict, report: _Report) -> None:
                    f"key vault '{derived_or_given(data, 'keyVault')}' is recovered from soft delete by the next "
                    "deployment; createMode: recover is one-shot: remove it once that deployment has succeeded, or "
                    "every later deployment fails (there is no deleted vault left to recover)", WARNING)
+def _check_managed_network_computes(data: dict, report: _Report) -> None:
+    """Learn (how-to-managed-network, "Limitations"): Kubernetes and attached VMs are not supported in a managed
+    virtual network (Databricks and Synapse Spark are, through private endpoints)."""
+    if not managed(data):
+        return
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if isinstance(c, dict) and c.get("type") == "kubernetes":
+            report.add(("computes", name, "type"), "R251",
+                       f"Kubernetes computes are not supported in a workspace with a managed network (isolationMode: "
+                       f"{isolation_mode(data)}); attach the cluster to a workspace without one, or remove it")
+
+
+def _check_workspace_outbound_rule(data: dict, report: _Report) -> None:
+    if not (managed(data) and allow_list_only(data)):
+        return
+    rules = ((data.get("workspace") or {}).get("managedNetwork") or {}).get("outboundRules") or {}
+    if WORKSPACE_RULE_NAME in rules:
+        report.add(("workspace", "managedNetwork", "outboundRules", WORKSPACE_RULE_NAME), "R252",
+                   f"the workspace is open only to an IP allow-list, so amlgen adds the outbound rule "
+                   f"'{WORKSPACE_RULE_NAME}' (a private endpoint to the workspace, which computes in the managed "
+                   "network need); rename this rule", key=True)
+
+
+_PROJECT_TAKES_FROM_HUB = ("sku", "hbi", "imageBuildCompute", "managedNetwork", "encryption",
+                           "systemDatastoresAuthMode", "ipAllowlist", "networkAcls", "allowRoleAssignmentOnRG")
+
+
+def _check_project_settings(data: dict, report: _Report) -> None:
+    """A Project sends only what azure-ai-ml's project template sends (arm_templates/workspace_project.json):
+    friendly name, description, identity, hub, public network access and serverless compute."""
+    ws = data.get("workspace") or {}
+    if ws.get("kind") != "Project":
+        return
+    for key in _PROJECT_TAKES_FROM_HUB:
+        if key in ws:
+            report.add(("workspace", key), "R215",
+                       f"a Project takes '{key}' from its hub (Azure ML's project template does not send it); "
+                       f"remove it here and set it on the hub", key=True)
+
+
+def _check_feature_store_connections(data: dict, report: _Report) -> None:
+    fs = (data.get("workspace") or {}).get("featureStore")
+    if not isinstance(fs, dict):
+        return
+    for key, store in (("offlineStoreConnectionName", "offline"), ("onlineStoreConnectionName", "online")):
+        if isinstance(fs.get(key), str):
+            report.add(("workspace", "featureStore", key), "R253",
+                       f"amlgen does not create connections yet, so the {store} store connection '{fs[key]}' must "
+                       "be created in the feature store after deployment (e.g. with the Azure ML SDK or CLI) "
+                       "before features are materialized", WARNING)
 
 
 def check(doc: Document) -> list[Finding]:
@@ -694,4 +762,8 @@ def check(doc: Document) -> list[Finding]:
     _check_datastores(doc.data, report)
     _check_operations(doc.data, report)
     _check_key_vault_recovery(doc.data, report)
+    _check_managed_network_computes(doc.data, report)
+    _check_workspace_outbound_rule(doc.data, report)
+    _check_project_settings(doc.data, report)
+    _check_feature_store_connections(doc.data, report)
     return report.findings

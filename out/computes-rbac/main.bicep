@@ -32,10 +32,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
     defaultToOAuthAuthentication: true
     allowCrossTenantReplication: false
     isHnsEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
     encryption: {
       keySource: 'Microsoft.Storage'
@@ -81,10 +81,10 @@ resource keyVault 'Microsoft.KeyVault/vaults@2026-02-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
   }
 }
@@ -128,13 +128,16 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
     team: 'data-science'
   }
   sku: {
-    name: 'Basic'
+    name: 'Premium'
   }
   properties: {
     adminUserEnabled: false
     anonymousPullEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkRuleBypassOptions: 'AzureServices'
+    networkRuleSet: {
+      defaultAction: 'Deny'
+    }
   }
 }
 
@@ -171,12 +174,26 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-03-15-prev
     managedNetwork: {
       isolationMode: 'AllowInternetOutbound'
     }
+    provisionNetworkNow: true
     hbiWorkspace: true
     serverlessComputeSettings: {
       serverlessComputeNoPublicIP: true
     }
     systemDatastoresAuthMode: 'Identity'
     v1LegacyMode: false
+  }
+}
+
+resource workspaceOutboundRule 'Microsoft.MachineLearningServices/workspaces/outboundRules@2026-05-01' = {
+  parent: workspace
+  name: 'workspace-private-endpoint'
+  properties: {
+    type: 'PrivateEndpoint'
+    category: 'UserDefined'
+    destination: {
+      serviceResourceId: workspace.id
+      subresourceTarget: 'amlworkspace'
+    }
   }
 }
 

@@ -25,10 +25,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
     defaultToOAuthAuthentication: true
     allowCrossTenantReplication: false
     isHnsEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
     encryption: {
       keySource: 'Microsoft.Storage'
@@ -76,10 +76,10 @@ resource keyVault 'Microsoft.KeyVault/vaults@2026-02-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
   }
 }
@@ -129,13 +129,16 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
     team: 'data-science'
   }
   sku: {
-    name: 'Basic'
+    name: 'Premium'
   }
   properties: {
     adminUserEnabled: false
     anonymousPullEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkRuleBypassOptions: 'AzureServices'
+    networkRuleSet: {
+      defaultAction: 'Deny'
+    }
   }
 }
 
@@ -183,6 +186,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
         }
       }
     }
+    provisionNetworkNow: true
     hbiWorkspace: false
     systemDatastoresAuthMode: 'Identity'
     v1LegacyMode: false

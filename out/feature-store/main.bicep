@@ -19,7 +19,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
     allowCrossTenantReplication: false
-    isHnsEnabled: false
+    isHnsEnabled: true
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'

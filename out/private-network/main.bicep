@@ -191,6 +191,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
         }
       }
     }
+    provisionNetworkNow: true
     hbiWorkspace: false
     systemDatastoresAuthMode: 'Identity'
     v1LegacyMode: false

@@ -23,10 +23,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
     defaultToOAuthAuthentication: true
     allowCrossTenantReplication: false
     isHnsEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
     encryption: {
       keySource: 'Microsoft.Storage'
@@ -72,10 +72,10 @@ resource keyVault 'Microsoft.KeyVault/vaults@2026-02-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: 'Deny'
     }
   }
 }
@@ -119,13 +119,16 @@ resource registry 'Microsoft.ContainerRegistry/registries@2025-11-01' = {
     platform: 'ml'
   }
   sku: {
-    name: 'Standard'
+    name: 'Premium'
   }
   properties: {
     adminUserEnabled: false
     anonymousPullEnabled: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: 'Disabled'
     networkRuleBypassOptions: 'AzureServices'
+    networkRuleSet: {
+      defaultAction: 'Deny'
+    }
   }
 }
 
@@ -153,6 +156,7 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     managedNetwork: {
       isolationMode: 'AllowInternetOutbound'
     }
+    provisionNetworkNow: true
     hbiWorkspace: false
     systemDatastoresAuthMode: 'Identity'
     v1LegacyMode: false

@@ -11,10 +11,6 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     platform: 'ml'
     team: 'churn'
   }
-  sku: {
-    name: 'Basic'
-    tier: 'Basic'
-  }
   kind: 'Project'
   identity: {
     type: 'SystemAssigned'
@@ -23,9 +19,6 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     friendlyName: 'Churn (project)'
     hubResourceId: resourceId('00000000-0000-0000-0000-000000000000', 'rg-ml-platform', 'Microsoft.MachineLearningServices/workspaces', 'ai-hub-westeu')
     publicNetworkAccess: 'Enabled'
-    hbiWorkspace: false
-    systemDatastoresAuthMode: 'Identity'
-    v1LegacyMode: false
   }
 }
 

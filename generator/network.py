@@ -1,0 +1,82 @@
+"""The managed network and the dependents it reaches: one place for the defaults the rules and the model share."""
+
+from __future__ import annotations
+
+# Isolation modes in which the workspace has a managed network (Disabled: none).
+MANAGED_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+APPROVED_ONLY = "AllowOnlyApprovedOutbound"
+
+# The private-endpoint outbound rule the managed network gets to the workspace itself when the workspace is open
+# only to an IP allow-list (a child resource, see plan.py); the spec's own rules cannot take this name.
+WORKSPACE_RULE_NAME = "workspace-private-endpoint"
+
+def _workspace(data: dict) -> dict:
+    ws = data.get("workspace")
+    return ws if isinstance(ws, dict) else {}
+
+
+def isolation_mode(data: dict) -> str:
+    mn = _workspace(data).get("managedNetwork")
+    mode = mn.get("isolationMode", "Disabled") if isinstance(mn, dict) else "Disabled"
+    return mode if isinstance(mode, str) else "Disabled"
+
+
+def managed(data: dict) -> bool:
+    return isolation_mode(data) in MANAGED_MODES
+
+
+def dependents_access(data: dict) -> str:
+    """The default publicNetworkAccess of the storage account, key vault and registry the spec creates.
+
+    Closed with a closed workspace, and closed whenever a managed network is on: azure-ai-ml sets
+    `associatedResourcePNA` to Disabled for AllowInternetOutbound and AllowOnlyApprovedOutbound
+    (_workspace_operations_base.py, _populate_arm_parameters). Each dependent's own publicNetworkAccess wins."""
+    if _workspace(data).get("publicNetworkAccess") == "Disabled" or managed(data):
+        return "Disabled"
+    return "Enabled"
+
+
+def registry_access(data: dict) -> str:
+    cr = data.get("containerRegistry")
+    given = cr.get("publicNetworkAccess") if isinstance(cr, dict) else None
+    return given if given in ("Enabled", "Disabled") else dependents_access(data)
+
+
+def registry_premium_reason(data: dict) -> str | None:
+    """Why the registry the spec creates must be Premium, or None. Only Premium can disable public access or
+    take a private endpoint; the managed network reaches the registry through a private endpoint always under
+    AllowOnlyApprovedOutbound, and for a closed registry otherwise (Learn, how-to-managed-network, "List of
+    required rules")."""
+    if isolation_mode(data) == APPROVED_ONLY:
+        return ("under AllowOnlyApprovedOutbound the managed network always reaches the registry through a "
+                "private endpoint")
+    if registry_access(data) == "Disabled":
+        cr = data.get("containerRegistry")
+        if isinstance(cr, dict) and cr.get("publicNetworkAccess") == "Disabled":
+            cause = "containerRegistry.publicNetworkAccess is Disabled"
+        elif _workspace(data).get("publicNetworkAccess") == "Disabled":
+            cause = "with the workspace"
+        else:
+            cause = "the managed network closes the dependents amlgen creates"
+        return f"the registry is closed to the public network ({cause})"
+    return None
+
+
+def registry_sku(data: dict) -> str:
+    """The registry's SKU: the spec's, else Premium where Premium is needed, else Basic."""
+    cr = data.get("containerRegistry")
+    given = cr.get("sku") if isinstance(cr, dict) else None
+    if isinstance(given, str):
+        return given
+    return "Premium" if registry_premium_reason(data) else "Basic"
+
+
+def allow_list_only(data: dict) -> bool:
+    """The workspace is open to the public network, but only to an IP allow-list (ipAllowlist, or networkAcls
+    that deny by default). Learn (how-to-managed-network, "Enable access from selected IP Addresses"): add an
+    outbound private-endpoint rule to the workspace so computes in the managed network can reach it."""
+    ws = _workspace(data)
+    if ws.get("publicNetworkAccess", "Enabled") != "Enabled":
+        return False
+    acls = ws.get("networkAcls")
+    return bool(ws.get("ipAllowlist")) or (isinstance(acls, dict) and acls.get("defaultAction") == "Deny")

@@ -790,18 +790,7 @@ def _compare_modules(deployments: list, bicep: BicepFile, diffs: list[Difference
         for item in explicit if isinstance(explicit, list) else [explicit]:
             if isinstance(item, BicepElement) and str(item) in bicep.resources and not bicep.is_existing(str(item)):
                 refs.add(str(item))
-        bicep_deps = {}
-        for s in refs:
-            rid = bicep.id_of(s)
-            bicep_deps[rid.arm if isinstance(rid, Expression) else repr(rid)] = s
-        arm_deps = {}
-        for entry in arm_r.get("dependsOn") or []:
-            value = arm_value(entry)
-            arm_deps[value.arm if isinstance(value, Expression) else f"<not a resourceId(): {entry!r}>"] = entry
-        for missing in sorted(set(bicep_deps) - set(arm_deps)):
-            diffs.append(Difference(f"{path}.dependsOn", ABSENT, f"references {bicep_deps[missing]} ([{missing}])"))
-        for extra in sorted(set(arm_deps) - set(bicep_deps)):
-            diffs.append(Difference(f"{path}.dependsOn", arm_deps[extra], "no reference to it"))
+        _compare_dependencies(arm_r, refs, bicep, path, diffs)
         module_path = (decl.get("detail") or {}).get("path")
         if load_module is None or "template" not in props:
             diffs.append(Difference(f"{path}.template", "template" in props, f"module file {module_path!r} not read"))
@@ -940,6 +929,11 @@ def _compare_resource(arm_r: dict, symbol: str, decl: dict, bicep: BicepFile, pa
         else:
             diffs.append(Difference(f"{path}.dependsOn", "-", Unsupported(f"dependsOn entry {item!r}")))
     refs.discard(symbol)
+    _compare_dependencies(arm_r, refs, bicep, path, diffs)
+
+
+def _compare_dependencies(arm_r: dict, refs: set[str], bicep: BicepFile, path: str, diffs: list[Difference]) -> None:
+    """ARM dependsOn against the resources the Bicep declaration references (its implicit dependencies)."""
     bicep_deps = {}
     for s in refs:
         rid = bicep.id_of(s)

@@ -109,8 +109,6 @@ RULES: dict[str, Rule] = {
     "R236": Rule("A compute instance with a managed identity shuts down when idle only if the identity has "
                  "Contributor on the workspace.",
                  _learn("machine-learning/how-to-create-compute-instance#configure-idle-shutdown"), WARNING),
-    "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
-                 _learn("key-vault/general/soft-delete-overview"), WARNING),
     "R240": Rule("The workspace identity is left to a guess: several user-assigned identities and no primary, or "
                  "a primary next to a system-assigned identity.",
                  "https://github.com/Azure/bicep-registry-modules/blob/main/avm/res/machine-learning-services/"
@@ -140,6 +138,8 @@ RULES: dict[str, Rule] = {
                  "https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/ml/azure-ai-ml/azure/ai/ml/"
                  "operations/_workspace_operations_base.py (the offline store and its connection are created "
                  "with the feature store)", WARNING),
+    "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
+                 _learn("key-vault/general/soft-delete-overview"), WARNING),
 }
 
 

@@ -291,16 +291,10 @@ def type_noun(rtype: str) -> str:
 
 _RESOURCE_ID_CALL = re.compile(r"resourceId\(((?:\s*'(?:[^']|'')*'\s*,?)+)\)")
 _QUOTED = re.compile(r"'((?:[^']|'')*)'")
-_FORMAT_NAME = re.compile(r"\[format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)\]")
 _ENVIRONMENT = re.compile(r"environment\(\)\.suffixes\.(\w+)")
-_INNER_FORMAT = re.compile(r"format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)")
+# format() whose arguments are all literals: folded to its text for display
+_LITERAL_FORMAT = re.compile(r"format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)")
 _ROLE_NAMES = {guid.lower(): name for name, guid in BUILT_IN_ROLES.items()}
-
-
-def _fold_format(match: re.Match) -> str:
-    args = [a.replace("''", "'") for a in _QUOTED.findall(match.group(2))]
-    text = match.group(1).replace("''", "'")
-    return re.sub(r"\{(\d+)\}", lambda m: args[int(m.group(1))] if int(m.group(1)) < len(args) else m.group(0), text)
 _GUID_IN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # reference() of a user-assigned identity, by resourceId() or by its literal ID: group 1 is its name
 _IDENTITY_REF = re.compile(r"^\[reference\(.*userAssignedIdentities(?:'\s*,\s*'|/)((?:[^'/]|'')+)'", re.I)
@@ -323,23 +317,16 @@ def display_name(resource: dict) -> str:
             return f"{role}{on} for identity {identity.group(1).replace(chr(39) * 2, chr(39))}"
         who = " ".join(str(p) for p in (props.get("principalType"), props.get("principalId")) if p)
         return f"{role} for {who}" if who else role
-    # the cloud's suffixes are known only at deployment: shown as a placeholder, then format() of literals folded
+    # the cloud's suffixes are known only at deployment: shown as a placeholder; then format() of literals is
+    # folded, innermost first (a zone link is format('{0}/{1}', format('privatelink.blob.{0}', ...), 'link'))
     name = _ENVIRONMENT.sub(lambda m: f"'<{m.group(1)} suffix>'", name)
     while True:
-        folded = _INNER_FORMAT.sub(lambda m: "'" + _fold_format(m).replace("'", "''") + "'", name)
+        folded = _LITERAL_FORMAT.sub(lambda m: "'" + _fold_format(m).replace("'", "''") + "'", name)
         if folded == name:
             break
         name = folded
     if re.fullmatch(r"\['(?:[^']|'')*'\]", name):
         return name[2:-2].replace("''", "'")
-    match = _FORMAT_NAME.fullmatch(name)
-    if match:
-        args = [a.replace("''", "'") for a in _QUOTED.findall(match.group(2))]
-        text = match.group(1).replace("''", "'")
-        try:
-            return re.sub(r"\{(\d+)\}", lambda m: args[int(m.group(1))], text)
-        except IndexError:
-            pass
     return name
 
 
@@ -775,6 +762,13 @@ def _compute_warnings(ws: WorkspaceDiff, old: dict, new: dict, old_values: dict,
                     "D007", f"{change.path} of compute instance '{rdiff.display or rdiff.name}' is set only when the "
                             "instance is created: not applied to an existing instance (a redeploy succeeds and leaves "
                             f"the old value); {NOT_APPLIED_TO_INSTANCE[inner]}", COMPUTE, rdiff.name, change.path))
+
+
+def _fold_format(match: re.Match) -> str:
+    """The text of format('...', '...', ...) with literal arguments (a placeholder it has no argument for stays)."""
+    args = [a.replace("''", "'") for a in _QUOTED.findall(match.group(2))]
+    text = match.group(1).replace("''", "'")
+    return re.sub(r"\{(\d+)\}", lambda m: args[int(m.group(1))] if int(m.group(1)) < len(args) else m.group(0), text)
 
 
 def graph_of(template: dict, folder: str) -> WorkspaceDiff:

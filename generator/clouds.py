@@ -15,6 +15,10 @@ ENDPOINTS: dict[str, tuple[str, str, str]] = {
                         "https://management.chinacloudapi.cn/.default"),
 }
 
+# The private-link group ID (sub-resource) of each private endpoint target of a spec.
+PRIVATE_ENDPOINT_GROUPS = {"workspace": "amlworkspace", "storageBlob": "blob", "storageFile": "file",
+                           "keyVault": "vault", "containerRegistry": "registry"}
+
 # Private DNS zones a private endpoint of each group ID needs (Azure's "private endpoint DNS zone values").
 PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
     "AzureCloud": {

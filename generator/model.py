@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.naming import ResourceId, derived_name, parse_resource_id
-from generator.network import MANAGED_MODES, allow_list_only, dependents_access as _dependents_access, registry_sku
+from generator.spec.defaults import (MANAGED_MODES, allow_list_only, dependents_access as _dependents_access,
+                                     primary_identity, private_endpoint_targets, registry_sku)
 from generator.roles import role_guid
 from generator.vmsizes import DEFAULT_VM_SIZE
 
@@ -320,13 +321,8 @@ def build(data: dict, source: str) -> Spec:
                   UserIdentity(parse_resource_id(u["existing"]).name, Existing(parse_resource_id(u["existing"])))
                   for u in ident.get("userAssigned", []))
     by_key = {u.key: u for u in users}
-    identity_type = ident.get("type", "SystemAssigned")
-    # Identity is never guessed: without `primary`, the only user-assigned identity of a workspace that has no
-    # system-assigned one is primary; otherwise none is (with a system-assigned identity, that one stays the
-    # workspace identity: AVM's primaryUserAssignedIdentity "may not be used if 'systemAssignedIdentity' is
-    # enabled", https://github.com/Azure/bicep-registry-modules avm/res/machine-learning-services/workspace).
-    default_primary = users[0] if len(users) == 1 and identity_type == "UserAssigned" else None
-    identity = Identity(identity_type, users, by_key.get(ident["primary"]) if "primary" in ident else default_primary)
+    # identity is never guessed (spec.defaults.primary_identity)
+    identity = Identity(ident.get("type", "SystemAssigned"), users, by_key.get(primary_identity(data)))
     enc = ws.get("encryption")
     encryption = Encryption(enc["keyVault"], enc["keyUri"], by_key.get(enc.get("identity")),
                             bool(enc.get("serviceSide", False))) if enc else None
@@ -419,11 +415,7 @@ def build(data: dict, source: str) -> Spec:
     pe = data.get("privateEndpoints")
     private_endpoints = None
     if pe is not None:
-        creatable = ["workspace"]
-        creatable += ["storageBlob", "storageFile"] if isinstance(storage, StorageAccount) else []
-        creatable += ["keyVault"] if isinstance(key_vault, KeyVault) else []
-        creatable += ["containerRegistry"] if isinstance(registry, ContainerRegistry) else []
-        targets = tuple(pe.get("targets", creatable))
+        targets = tuple(private_endpoint_targets(data))
         dns = pe["privateDnsZones"]  # required by rule R222: no default, a network's DNS is the spec's choice
         private_endpoints = PrivateEndpoints(pe["subnet"], targets,
                                              dict(sorted(dns.items())) if isinstance(dns, dict) else dns,

@@ -9,12 +9,12 @@ import re
 from generator.apiversions import api_version
 from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Param, Ref,
                                    ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId, references)
-from generator.clouds import STORAGE_ZONE_GROUPS, dns_zones
+from generator.clouds import PRIVATE_ENDPOINT_GROUPS, STORAGE_ZONE_GROUPS, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
                              RoleAssignment, Spec, StorageAccount, UserIdentity)
 from generator.naming import ResourceId, deployment_name, module_deployment_name, parse_resource_id
-from generator.network import MANAGED_MODES, WORKSPACE_RULE_NAME
+from generator.spec.defaults import MANAGED_MODES, WORKSPACE_RULE_NAME
 from generator.roles import WORKSPACE_IDENTITY_ROLES, role_guid
 
 LOCATION = Param("location")
@@ -499,10 +499,9 @@ def _identity_grants(spec: Spec, resources: list[Resource], sections: tuple[str,
     return out
 
 
-# private endpoint target -> (symbol of the resource it connects to, group ID)
-_PE_TARGETS = {"workspace": ("workspace", "amlworkspace"), "storageBlob": ("storage", "blob"),
-               "storageFile": ("storage", "file"), "keyVault": ("keyVault", "vault"),
-               "containerRegistry": ("registry", "registry")}
+# private endpoint target -> the symbol of the resource it connects to (its group ID: clouds.PRIVATE_ENDPOINT_GROUPS)
+_PE_TARGETS = {"workspace": "workspace", "storageBlob": "storage", "storageFile": "storage", "keyVault": "keyVault",
+               "containerRegistry": "registry"}
 _PE_WORDS = {"workspace": "workspace", "storage": "storage account", "keyVault": "key vault",
              "registry": "container registry"}
 PRIVATE_ENDPOINTS_MODULE = "private-endpoints"
@@ -525,7 +524,7 @@ def _private_endpoint_resources(spec: Spec, by_symbol: dict) -> tuple[list[Resou
     out: list[Resource] = []
     parameters = [Parameter("location", "string", "Required. The region of the endpoints: their virtual network's.")]
     for target in pe.targets:
-        target_symbol, group = _PE_TARGETS[target]
+        target_symbol, group = _PE_TARGETS[target], PRIVATE_ENDPOINT_GROUPS[target]
         target_param = f"{target_symbol}Id"
         if all(p.name != target_param for p in parameters):
             parameters.append(Parameter(target_param, "string", f"Required. The resource ID of the "

@@ -5,12 +5,11 @@ from __future__ import annotations
 from generator.findings import ERROR, WARNING, Finding
 from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
 from generator.apiversions import PREVIEW_API_VERSIONS
-from generator.network import (WORKSPACE_RULE_NAME, allow_list_only, isolation_mode, managed, registry_access,
-                               registry_premium_reason, registry_sku)
-from generator.roles import BUILT_IN_ROLES, role_guid
-from generator.clouds import needed_dns_zones
-from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
+from generator.clouds import PRIVATE_ENDPOINT_GROUPS, needed_dns_zones
 from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
+from generator.spec.defaults import (WORKSPACE_RULE_NAME, allow_list_only, isolation_mode, managed, primary_identity,
+                                     private_endpoint_targets, registry_access, registry_premium_reason, registry_sku)
+from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
 
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 from generator.spec.load import Document
@@ -222,31 +221,16 @@ def _check_private_endpoints(data: dict, report: _Report) -> None:
                            f"this ID names the {ref.type} '{ref.name}', but the private DNS zone '{zone}' is expected")
 
 
-_PE_GROUPS = {"workspace": "amlworkspace", "storageBlob": "blob", "storageFile": "file", "keyVault": "vault",
-              "containerRegistry": "registry"}
 _DNS_CHOICES = ("choose one: 'create' (amlgen creates each zone beside the endpoints and links it to their "
                 "network), 'none' (your DNS already resolves them, e.g. central zones linked by policy), or a "
                 "mapping of every zone to an existing zone's resource ID or to 'create'")
-
-
-def _pe_targets(data: dict, pe: dict) -> list[str]:
-    """The endpoints the spec asks for: as listed, or by default the workspace and each dependent it creates."""
-    if "targets" in pe:
-        return list(pe["targets"])
-    created = lambda section: (isinstance(data.get(section, {}), dict)  # noqa: E731
-                               and "existing" not in data.get(section, {}))
-    targets = ["workspace"]
-    targets += ["storageBlob", "storageFile"] if created("storage") else []
-    targets += ["keyVault"] if created("keyVault") else []
-    targets += ["containerRegistry"] if data.get("containerRegistry", {}) is not False and created("containerRegistry") else []
-    return targets
 
 
 def _check_dns_choice(data: dict, pe: dict, report: _Report) -> None:
     """No default for the endpoints' DNS zones: a virtual network links to only one zone of a name, so zones
     created next to a network that already uses central privatelink zones fail the deployment. The spec says."""
     needed = needed_dns_zones(data.get("cloud", "AzureCloud"),
-                              [_PE_GROUPS[t] for t in _pe_targets(data, pe) if t in _PE_GROUPS])
+                              [PRIVATE_ENDPOINT_GROUPS[t] for t in private_endpoint_targets(data)])
     zones = pe.get("privateDnsZones")
     if zones is None:
         report.add(("privateEndpoints",), "R222",
@@ -397,14 +381,12 @@ _GRANT_WORDS = {"storage": "storage account", "keyVault": "key vault", "containe
 
 
 def _workspace_user_identity(data: dict) -> dict | None:
-    """The user-assigned identity entry that is the workspace identity, as model.build resolves it."""
+    """The userAssigned entry that is the workspace identity (none with a system-assigned identity)."""
     ident = (data.get("workspace") or {}).get("identity") or {}
-    users = ident.get("userAssigned") or []
-    if ident.get("type", "SystemAssigned") != "UserAssigned" or not users:
+    if ident.get("type", "SystemAssigned") != "UserAssigned":
         return None
-    if "primary" not in ident:
-        return users[0] if len(users) == 1 else None
-    return next((u for u in users if ident["primary"] in (u.get("name"), u.get("existing"))), None)
+    key = primary_identity(data)
+    return next((u for u in ident.get("userAssigned") or [] if key in (u.get("name"), u.get("existing"))), None)
 
 
 def _check_identity_grants(data: dict, report: _Report) -> None:

@@ -1,4 +1,6 @@
-"""The managed network and the dependents it reaches: one place for the defaults the rules and the model share."""
+"""Defaults that depend on other settings of a spec, read from its (schema-valid) data: one place for what the
+semantic rules check and model.build applies (the network a managed network closes, the registry SKU it needs,
+the workspace identity, the default private endpoints)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ APPROVED_ONLY = "AllowOnlyApprovedOutbound"
 # The private-endpoint outbound rule the managed network gets to the workspace itself when the workspace is open
 # only to an IP allow-list (a child resource, see plan.py); the spec's own rules cannot take this name.
 WORKSPACE_RULE_NAME = "workspace-private-endpoint"
+
 
 def _workspace(data: dict) -> dict:
     ws = data.get("workspace")
@@ -80,3 +83,37 @@ def allow_list_only(data: dict) -> bool:
         return False
     acls = ws.get("networkAcls")
     return bool(ws.get("ipAllowlist")) or (isinstance(acls, dict) and acls.get("defaultAction") == "Deny")
+
+
+def _created(data: dict, section: str) -> bool:
+    """The spec creates this dependent (not brought by ID, not `false`, not a Project's)."""
+    value = data.get(section, {})
+    return isinstance(value, dict) and "existing" not in value and _workspace(data).get("kind") != "Project"
+
+
+def private_endpoint_targets(data: dict) -> list[str]:
+    """What gets a private endpoint: privateEndpoints.targets, or by default the workspace and every dependent the
+    spec creates that can have one."""
+    pe = data.get("privateEndpoints")
+    if isinstance(pe, dict) and "targets" in pe:
+        return list(pe["targets"])
+    targets = ["workspace"]
+    targets += ["storageBlob", "storageFile"] if _created(data, "storage") else []
+    targets += ["keyVault"] if _created(data, "keyVault") else []
+    targets += ["containerRegistry"] if _created(data, "containerRegistry") else []
+    return targets
+
+
+def primary_identity(data: dict) -> str | None:
+    """How the spec names (name or ID) the user-assigned identity that is primaryUserAssignedIdentity: the one
+    `primary` names, else the only user-assigned identity of a workspace with no system-assigned one, else none.
+    Identity is never guessed: AVM's primaryUserAssignedIdentity "may not be used if 'systemAssignedIdentity' is
+    enabled" (https://github.com/Azure/bicep-registry-modules avm/res/machine-learning-services/workspace)."""
+    ident = _workspace(data).get("identity")
+    ident = ident if isinstance(ident, dict) else {}
+    if "primary" in ident:
+        return ident["primary"]
+    users = ident.get("userAssigned") or []
+    if ident.get("type", "SystemAssigned") == "UserAssigned" and len(users) == 1:
+        return users[0].get("name") or users[0].get("existing")
+    return None

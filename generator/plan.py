@@ -340,11 +340,11 @@ def _ssh_settings(c: ComputeInstance) -> dict:
     return {"sshPublicAccess": "Enabled", "adminPublicKey": c.ssh_public_key}
 
 
-def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str, parameters: list | None = None) -> Resource:
+def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str, parameters: list) -> Resource:
     common = {"parent": Ref("workspace", "resource"), "childName": c.name, "location": LOCATION,
               "tags": _tags(spec), "subnet": {"id": resource_id(c.subnet)} if c.subnet else None,
               "identity": _compute_identity(c.identity)}
-    vm_size = _vm_size(c, symbol, parameters) if parameters is not None else c.vm_size
+    vm_size = _vm_size(c, symbol, parameters)
     if isinstance(c, ComputeCluster):
         return Resource("compute-cluster", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
                         _child_name(spec.name, c.name), {**common,
@@ -455,10 +455,16 @@ def _role_assignment(ra: RoleAssignment, symbol: str) -> Resource:
     # name, so a redeploy is a no-op instead of failing with RoleAssignmentExists.
     name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (ra.principal_id,)),
                          Call("toLower", (ra.role_guid,))))
+    return _assignment(symbol, name, scope_symbol, ra.role_guid, ra.principal_id, ra.principal_type, ra.description)
+
+
+def _assignment(symbol: str, name: Call, scope_symbol: str | None, role: str, principal, principal_type: str,
+                description: str | None) -> Resource:
+    """A role assignment of `role` (a GUID) on a resource of this template (its symbol), or on the resource group."""
     return Resource("role-assignment", symbol, "Microsoft.Authorization/roleAssignments", name, {
         "scope": Ref(scope_symbol, "resource") if scope_symbol else None,
-        "roleDefinitionId": Call("subscriptionResourceId", ("Microsoft.Authorization/roleDefinitions", ra.role_guid)),
-        "principalId": ra.principal_id, "principalType": ra.principal_type, "description": ra.description,
+        "roleDefinitionId": Call("subscriptionResourceId", ("Microsoft.Authorization/roleDefinitions", role)),
+        "principalId": principal, "principalType": principal_type, "description": description,
     })
 
 
@@ -485,17 +491,11 @@ def _identity_grants(spec: Spec, resources: list[Resource], sections: tuple[str,
             continue  # brought by ID: rules.py warns with the commands that grant the roles
         for role in WORKSPACE_IDENTITY_ROLES[section]:
             guid = role_guid(role)
-            out.append(Resource("role-assignment", _symbol(symbol, "Grant " + role, taken),
-                                "Microsoft.Authorization/roleAssignments",
-                                Call("guid", (Ref(symbol), Ref(identity), guid)), {
-                                    "scope": Ref(symbol, "resource"),
-                                    "roleDefinitionId": Call("subscriptionResourceId",
-                                                             ("Microsoft.Authorization/roleDefinitions", guid)),
-                                    "principalId": Ref(identity, "identityPrincipalId"),
-                                    "principalType": "ServicePrincipal",
-                                    "description": f"{role} for the workspace identity {uai.name}: required for a "
-                                                   "user-assigned workspace identity (amlgen)",
-                                }))
+            out.append(_assignment(_symbol(symbol, "Grant " + role, taken),
+                                   Call("guid", (Ref(symbol), Ref(identity), guid)), symbol, guid,
+                                   Ref(identity, "identityPrincipalId"), "ServicePrincipal",
+                                   f"{role} for the workspace identity {uai.name}: required for a user-assigned "
+                                   "workspace identity (amlgen)"))
     return out
 
 
@@ -507,28 +507,25 @@ _PE_WORDS = {"workspace": "workspace", "storage": "storage account", "keyVault":
 PRIVATE_ENDPOINTS_MODULE = "private-endpoints"
 
 
-def _zone_name(spec: Spec, zone: str, group: str) -> object:
+def _zone_name(zone: str, group: str) -> object:
     """A created zone's name: the storage zones from the template's environment(), the others literal."""
     if group in STORAGE_ZONE_GROUPS:
         return Call("format", (STORAGE_ZONE_GROUPS[group], STORAGE_SUFFIX))
     return zone
 
 
-def _private_endpoint_resources(spec: Spec, by_symbol: dict) -> tuple[list[Resource], list[Parameter]]:
+def _private_endpoint_resources(spec: Spec, network: ResourceId, by_symbol: dict) -> tuple[list[Resource], dict]:
     """The resources of the private-endpoints module: the endpoints, their DNS zone groups, and the zones the
-    spec creates (with their links to the network). They all live in the network's resource group."""
+    spec creates (with their links to the network). They all live in the network's resource group. Also: the
+    module parameter that carries each connected resource's ID, by the resource's symbol in the main template."""
     pe = spec.private_endpoints
-    network = parse_resource_id(pe.subnet.rsplit("/subnets/", 1)[0])
     taken: set[str] = {"location"}
     zones: dict[str, str] = {}  # zone name -> symbol
     out: list[Resource] = []
-    parameters = [Parameter("location", "string", "Required. The region of the endpoints: their virtual network's.")]
+    connects: dict[str, str] = {}  # symbol of a resource of the main template -> the parameter with its ID
     for target in pe.targets:
         target_symbol, group = _PE_TARGETS[target], PRIVATE_ENDPOINT_GROUPS[target]
-        target_param = f"{target_symbol}Id"
-        if all(p.name != target_param for p in parameters):
-            parameters.append(Parameter(target_param, "string", f"Required. The resource ID of the "
-                                        f"{_PE_WORDS[target_symbol]} the private endpoints connect to."))
+        target_param = connects.setdefault(target_symbol, f"{target_symbol}Id")
         target_name = by_symbol[target_symbol].name
         pe_name = f"pe-{target_name}-{group}"[:80]
         pe_symbol = _symbol("pe", target, taken)
@@ -548,7 +545,7 @@ def _private_endpoint_resources(spec: Spec, by_symbol: dict) -> tuple[list[Resou
                 if choice != "create":
                     out.append(_existing(zone_symbol, Existing(parse_resource_id(choice))))
                 else:
-                    zone_name = _zone_name(spec, zone, group)
+                    zone_name = _zone_name(zone, group)
                     link = f"link-{network.name}"
                     out.append(Resource("private-dns-zone", zone_symbol, "Microsoft.Network/privateDnsZones",
                                         zone_name, {"tags": _tags(spec)}))
@@ -562,7 +559,7 @@ def _private_endpoint_resources(spec: Spec, by_symbol: dict) -> tuple[list[Resou
                             "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", _child_name(pe_name, "default"),
                             {"parent": Ref(pe_symbol, "resource"), "childName": "default",
                              "privateDnsZoneConfigs": configs}))
-    return out, parameters
+    return out, connects
 
 
 def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Resource]:
@@ -574,7 +571,10 @@ def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Res
     pe = spec.private_endpoints
     subnet = parse_resource_id(pe.subnet)
     network = parse_resource_id(pe.subnet.rsplit("/subnets/", 1)[0])
-    resources, parameters = _private_endpoint_resources(spec, by_symbol)
+    resources, connects = _private_endpoint_resources(spec, network, by_symbol)
+    parameters = [Parameter("location", "string", "Required. The region of the endpoints: their virtual network's.")]
+    parameters += [Parameter(param, "string", f"Required. The resource ID of the {_PE_WORDS[symbol]} the private "
+                                              "endpoints connect to.") for symbol, param in connects.items()]
     module = Plan(spec.source, spec.name, tuple(resources), tuple(parameters), ())
     out: list[Resource] = []
     if pe.location:
@@ -583,7 +583,7 @@ def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Res
         network_symbol = _symbol("privateEndpointNetwork", "", taken)
         out.append(_existing(network_symbol, Existing(network)))
         location = Ref(network_symbol, "location")
-    values = {"location": location, **{p.name: Ref(p.name.removesuffix("Id")) for p in parameters[1:]}}
+    values = {"location": location, **{param: Ref(symbol) for symbol, param in connects.items()}}
     group = pe.resource_group or subnet.resource_group
     out.append(Resource("deployment", _symbol("privateEndpoints", "", taken), "Microsoft.Resources/deployments",
                         module_deployment_name(spec.name, PRIVATE_ENDPOINTS_MODULE), {

@@ -201,6 +201,18 @@ def test_sarif_output_has_the_rule_id_and_region_of_each_finding():
     assert all(r["shortDescription"]["text"] for r in run["tool"]["driver"]["rules"])
 
 
+
+def test_sarif_rules_link_their_microsoft_source():
+    from generator.findings import RULES
+
+    case = next(c for c in CASES if c.name == "private_dns_zones_incomplete")
+    result = run_cli("validate", _relative(case.spec), "--format", "sarif")
+    rules = json.loads(result.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["R222"]
+    assert rules[0]["helpUri"] == "https://learn.microsoft.com/azure/dns/private-dns-virtual-network-links"
+    assert RULES["R222"].source.startswith(rules[0]["helpUri"])
+
+
 def test_folder_without_specs_is_reported(tmp_path):
     folder = tmp_path / "specs"
     folder.mkdir()

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.arm.expressions import parameter_reference, parameter_values
 from generator.errors import UsageError
 from generator.naming import parse_resource_id
 from generator.roles import BUILT_IN_ROLES
@@ -703,26 +704,6 @@ NOT_APPLIED_TO_INSTANCE = {
     "setupScripts": "the creation script ran when the instance was created: run the new script on the instance, "
                     "or recreate it",
 }
-_PARAMETER_REFERENCE = re.compile(r"^\[parameters\('([A-Za-z_][A-Za-z0-9_]*)'\)\]$")
-
-
-def parameter_reference(value) -> str | None:
-    """The parameter name when `value` is exactly `[parameters('name')]` (a value the template takes from a
-    parameter, e.g. a compute's VM size), else None."""
-    m = _PARAMETER_REFERENCE.match(value) if isinstance(value, str) else None
-    return m.group(1) if m else None
-
-
-def parameter_values(params: dict, template: dict) -> dict:
-    """What each template parameter resolves to in this tree: main.parameters.json's value, else its default."""
-    values = {name: p["defaultValue"] for name, p in (template.get("parameters") or {}).items()
-              if isinstance(p, dict) and "defaultValue" in p}
-    for name, entry in (params.get("parameters") or {}).items():
-        if isinstance(entry, dict) and "value" in entry:
-            values[name] = entry["value"]
-    return values
-
-
 def _resolved(value, values: dict):
     """`value` with every `[parameters('x')]` string replaced by what x resolves to (left as is when unknown)."""
     if isinstance(value, dict):

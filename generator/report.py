@@ -12,6 +12,7 @@ import json
 from urllib.parse import quote
 
 from generator import diff as diff_module
+from generator.arm.expressions import parameter_reference, parameter_values
 from generator.diff import MISSING, WARNINGS, Change, Report, WorkspaceDiff, type_label
 
 JSON_VERSION = 1
@@ -289,7 +290,7 @@ def _sku(resource: dict, values: dict | None = None) -> str | None:
     if inner.get("vmSize"):
         priority = inner.get("vmPriority")
         size = inner["vmSize"]
-        parameter = diff_module.parameter_reference(size)
+        parameter = parameter_reference(size)
         if parameter is not None:  # a template parameter (the Deploy to Azure form can change it)
             size = f"{(values or {}).get(parameter, '?')}, parameter {parameter}"
         return f"{size}" + (f" ({priority})" if priority and priority != "Dedicated" else "")
@@ -337,7 +338,7 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
            f"Region: {_text(location) if location else 'the resource group’s region'} "
            "(the `location` parameter).", "",
            "| Resource | Name | SKU / size | Network |", "| --- | --- | --- | --- |"]
-    values = diff_module.parameter_values(parameters, template)
+    values = parameter_values(parameters, template)
     for r in resources:
         out.append(f"| {type_label(r['type'])} | {_code(diff_module.display_name(r))} | {_text(_sku(r, values) or '—')} "
                    f"| {_text(_exposure(r) or '—')} |")

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from generator import apiversions
+from generator.arm.expressions import parameter_reference, parameter_values
 from generator.errors import DeployError
 
 KEY_VAULT = "Microsoft.KeyVault/vaults"
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
 WORKSPACE_RETENTION_DAYS = 14  # https://learn.microsoft.com/azure/machine-learning/concept-soft-delete
-_PARAMETER = re.compile(r"\[parameters\('([^']+)'\)\]")
 _MAX_PAGES = 20  # a subscription's deleted-vault list, page by page: bounded
 
 
@@ -46,20 +46,14 @@ class PlannedVault:
     recover: bool  # properties.createMode is "recover"
 
 
-def _value(expr: Any, parameters: Mapping[str, Any], template: Mapping[str, Any]) -> str | None:
+def _value(expr: Any, values: Mapping[str, Any]) -> str | None:
     """A literal string, or a `[parameters('x')]` whose value (or default) is one; None for anything else."""
-    if not isinstance(expr, str):
-        return None
-    if not expr.startswith("[") or expr.startswith("[["):
-        return expr[1:] if expr.startswith("[[") else expr
-    match = _PARAMETER.fullmatch(expr)
-    if not match:
-        return None
-    given = parameters.get(match.group(1))
-    value = given.get("value") if isinstance(given, Mapping) else None
-    if value is None:
-        value = (template.get("parameters", {}).get(match.group(1)) or {}).get("defaultValue")
-    return _value(value, {}, {}) if isinstance(value, str) else None
+    name = parameter_reference(expr)
+    if name is not None:
+        expr = values.get(name)
+    if not isinstance(expr, str) or (expr.startswith("[") and not expr.startswith("[[")):
+        return None  # not a string, or an expression known only at deployment
+    return expr[1:] if expr.startswith("[[") else expr
 
 
 def _resources(template: Mapping[str, Any], rtype: str) -> list[Mapping[str, Any]]:
@@ -68,18 +62,20 @@ def _resources(template: Mapping[str, Any], rtype: str) -> list[Mapping[str, Any
 
 
 def planned_vaults(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> list[PlannedVault]:
+    values = parameter_values({"parameters": parameters}, template)
     out = []
     for r in _resources(template, KEY_VAULT):
-        name = _value(r.get("name"), parameters, template)
+        name = _value(r.get("name"), values)
         if name:
-            location = _value(r.get("location"), parameters, template)
+            location = _value(r.get("location"), values)
             recover = str((r.get("properties") or {}).get("createMode", "")).lower() == "recover"
             out.append(PlannedVault(name, location.replace(" ", "").lower() if location else None, recover))
     return out
 
 
 def planned_workspaces(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> list[str]:
-    return [n for n in (_value(r.get("name"), parameters, template) for r in _resources(template, WORKSPACE)) if n]
+    values = parameter_values({"parameters": parameters}, template)
+    return [n for n in (_value(r.get("name"), values) for r in _resources(template, WORKSPACE)) if n]
 
 
 # --- talking to ARM ---------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
                                    ResourceGroupId, ResourceGroupLocation, TenantId)
 
@@ -23,6 +25,27 @@ def resource_id(resource_type: str, name: str) -> str:
     """resourceId() for a resource of this template; a child's name 'parent/child' becomes two segments."""
     segments = ", ".join(quote(part) for part in name.split("/"))
     return f"resourceId({quote(resource_type)}, {segments})"
+
+
+_PARAMETER_REFERENCE = re.compile(r"^\[parameters\('([A-Za-z_][A-Za-z0-9_]*)'\)\]$")
+
+
+def parameter_reference(value) -> str | None:
+    """The parameter name when `value` is exactly `[parameters('name')]` (a value a generated template takes from
+    a parameter: its location, a compute's VM size), else None."""
+    m = _PARAMETER_REFERENCE.match(value) if isinstance(value, str) else None
+    return m.group(1) if m else None
+
+
+def parameter_values(parameters: dict, template: dict) -> dict:
+    """What each parameter of a template resolves to: the value a parameters file (`{"parameters": {name:
+    {"value": ...}}}`) gives it, else its default (which may itself be an expression)."""
+    values = {name: p["defaultValue"] for name, p in (template.get("parameters") or {}).items()
+              if isinstance(p, dict) and "defaultValue" in p}
+    for name, entry in (parameters.get("parameters") or {}).items():
+        if isinstance(entry, dict) and "value" in entry:
+            values[name] = entry["value"]
+    return values
 
 
 def existing_id(ref) -> str:

@@ -39,7 +39,8 @@ class _LazyGroup(click.Group):
     imported only when they run or when help lists them, so `validate` and `generate` start fast. Each such
     module adds its commands with its own `register(group)`."""
 
-    LAZY = {"deploy": "generator.cli_deploy", "what-if": "generator.cli_deploy", "diff": "generator.cli_diff"}
+    LAZY = {"deploy": "generator.cli_deploy", "what-if": "generator.cli_deploy", "diff": "generator.cli_diff",
+            "import": "generator.cli_import"}
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))

@@ -84,7 +84,7 @@ class CheckFailed(Exception):
     """The lookup itself failed: the reason, in one line."""
 
 
-def _get(client: Any, url: str) -> Mapping[str, Any] | None:
+def arm_get(client: Any, url: str) -> Mapping[str, Any] | None:
     """GET through the SDK pipeline: the JSON body, None on 404, CheckFailed otherwise."""
     from azure.core.exceptions import AzureError
     from azure.core.rest import HttpRequest
@@ -120,12 +120,12 @@ def deleted_vault(client: Any, subscription: str, vault: PlannedVault) -> Mappin
     version = apiversions.api_version(KEY_VAULT)
     base = f"/subscriptions/{subscription}/providers/Microsoft.KeyVault"
     if vault.location:
-        return _get(client, f"{base}/locations/{vault.location}/deletedVaults/{vault.name}?api-version={version}")
+        return arm_get(client, f"{base}/locations/{vault.location}/deletedVaults/{vault.name}?api-version={version}")
     url: str | None = f"{base}/deletedVaults?api-version={version}"
     for _ in range(_MAX_PAGES):
         if not url:
             break
-        page = _get(client, url) or {}
+        page = arm_get(client, url) or {}
         for item in page.get("value") or []:
             if isinstance(item, Mapping) and str(item.get("name", "")).lower() == vault.name.lower():
                 return item

@@ -137,6 +137,7 @@ class ArmStandIn:
         self.what_if_override: dict | None = None  # a canned what-if result body, when a test needs one
         self.metadata: dict | None = None  # the /metadata/endpoints answer (None: 404)
         self.deleted_vaults: dict[tuple[str, str], dict] = {}  # (sub, name lower) -> DeletedVault JSON
+        self.served: dict[str, tuple[int, dict, Any]] = {}  # lower-cased path -> answer (see serve)
         self.deleted_vaults_page = 100  # items per page of the deleted-vault list (nextLink beyond)
         self._query: dict[str, str] = {}  # the query string of the request being handled
         self._failures: list[dict] = []  # armed by fail_next_deployment, consumed by the matching PUT
@@ -244,6 +245,21 @@ class ArmStandIn:
                 "id": rid, "type": rtype, "name": name, "properties": properties or {}}
         return rid
 
+    def serve(self, resources: list[dict], status: int = 200) -> None:
+        """Answer GETs of these resources (REST JSON with `id`) and of the collections they are in: committed
+        fixtures served as they are, never evaluated. status=403 answers each with AuthorizationFailed instead."""
+        collections: dict[str, list] = {}
+        with self._lock:
+            for resource in resources:
+                rid = resource["id"].lower()
+                body = resource if status == 200 else _arm_error("AuthorizationFailed", "The client does not have "
+                                                                 f"authorization to perform action over {rid}")
+                self.served[rid] = (status, {}, body)
+                collections.setdefault(rid.rsplit("/", 1)[0], []).append(resource)
+            for path, items in collections.items():
+                if status == 200:
+                    self.served.setdefault(path, (200, {}, {"value": items}))
+
     def add_deleted_vault(self, sub: str, rg: str, name: str, location: str = "westeurope", *,
                           purge_protection: bool = True) -> dict:
         """Pretend a key vault of this name was deleted and is soft-deleted (the shape of Vaults_GetDeleted)."""
@@ -289,6 +305,9 @@ class ArmStandIn:
                 with self._lock:
                     self._query = query
                     return getattr(self, "_h_" + handler)(body=body, **groups)
+        if method == "GET" and path in self.served:
+            with self._lock:
+                return self.served[path]
         return 404, {}, _arm_error("NotFound", f"The stand-in does not serve {method} {parts.path}")
 
     def _h_get_deleted_vault(self, body: Any, sub: str, location: str, name: str) -> tuple[int, dict, Any]:

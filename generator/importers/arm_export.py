@@ -1,0 +1,117 @@
+"""Import from an exported ARM template (`az group export`, the portal's "Export template"): its resources, with
+the export's parameters resolved to their default values, become the ARM-shaped resources `mapping` reads."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from generator import naming
+from generator.importers import evaluate
+from generator.importers.mapping import ImportProblem
+
+_FULL_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/([^/]+)/providers/", re.IGNORECASE)
+
+
+def _scope_of(template: dict) -> evaluate.Scope:
+    """The export's subscription and group: exports pass the IDs of their own resources as `*_externalid`
+    parameters; the first full ID that names a resource of the template tells where the template was exported
+    from. Without one, placeholders stand in (and IDs of the template's own resources still match each other)."""
+    defined = set()
+    for resource in _flatten(template.get("resources") or [], None):
+        name = resource.get("name")
+        if isinstance(name, str) and not name.startswith("["):
+            defined.add(name.split("/")[-1].lower())
+    scope = evaluate.Scope()
+    for param in (template.get("parameters") or {}).values():
+        value = param.get("defaultValue") if isinstance(param, dict) else None
+        if isinstance(value, str) and _FULL_ID.match(value):
+            rid = naming.parse_resource_id(value)
+            if rid and rid.name.lower() in defined:
+                scope.subscription_id, scope.resource_group = rid.subscription, rid.resource_group
+                break
+    return scope
+
+
+def _flatten(resources: list, parent: dict | None) -> list[dict]:
+    """Resources with nested `resources` flattened, children given their full type and name."""
+    out = []
+    for resource in resources:
+        if not isinstance(resource, dict):
+            continue
+        resource = dict(resource)
+        if parent is not None:
+            rtype = str(resource.get("type", ""))
+            if "/" not in rtype.split(".", 1)[-1] or not rtype.lower().startswith(str(parent["type"]).lower()):
+                resource["type"] = f"{parent['type']}/{rtype}"
+            name = resource.get("name")
+            if isinstance(name, str) and not name.startswith("[") and "/" not in name:
+                resource["name"] = f"{parent['name']}/{name}"
+        children = resource.pop("resources", None)
+        out.append(resource)
+        if isinstance(children, list):
+            out.extend(_flatten(children, resource))
+    return out
+
+
+def resources_from_template(template: dict, source: str) -> tuple[list[dict], list[str]]:
+    """(ARM-shaped resources with IDs, lines about what could not be resolved)."""
+    if not isinstance(template, dict) or not isinstance(template.get("resources"), (list, dict)):
+        raise ImportProblem(f"{source}: not an ARM template (no resources)")
+    scope = _scope_of(template)
+    for key, param in (template.get("parameters") or {}).items():
+        if isinstance(param, dict) and "defaultValue" in param:
+            scope.parameters[key] = param["defaultValue"]
+    scope.variables = dict(template.get("variables") or {})
+    raw = template["resources"]
+    raw = list(raw.values()) if isinstance(raw, dict) else raw  # languageVersion 2.0: symbolic names
+    problems: list[str] = []
+    out = []
+    for resource in _flatten(raw, None):
+        resolved = evaluate.resolve(resource, scope)
+        rtype, name = resolved.get("type"), resolved.get("name")
+        if not isinstance(rtype, str) or not isinstance(name, str):
+            problems.append(f"a resource of type {resource.get('type')!r} named {resource.get('name')!r}: its type or "
+                            "name is an expression amlgen cannot evaluate offline")
+            continue
+        unresolved = evaluate.unresolved_paths(resolved.get("properties"))
+        if unresolved:
+            problems.append(f"{rtype}/{name}: {', '.join(unresolved[:3])} use expressions amlgen cannot evaluate "
+                            "offline (reference(), list*() ...): left out")
+            resolved["properties"] = _drop_unresolved(resolved.get("properties"))
+        names = name.split("/")
+        types = rtype.split("/")
+        if len(types) - 1 != len(names):
+            problems.append(f"{rtype}/{name}: the name does not fit the type")
+            continue
+        scope_id = resolved.get("scope")
+        if isinstance(scope_id, str) and scope_id.startswith("/"):
+            resolved["id"] = f"{scope_id}/providers/{rtype}/{name}"
+            resolved.setdefault("properties", {}).setdefault("scope", scope_id)
+        else:
+            resolved["id"] = evaluate.call("resourceId", [rtype, *names], scope, 0)
+        resolved["name"] = names[-1]
+        out.append(resolved)
+    return out, problems
+
+
+def _drop_unresolved(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_unresolved(v) for k, v in value.items() if v is not evaluate.UNRESOLVED}
+    if isinstance(value, list):
+        return [_drop_unresolved(v) for v in value if v is not evaluate.UNRESOLVED]
+    return value
+
+
+def read(path: Path) -> tuple[list[dict], list[str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ImportProblem(f"{path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+    try:
+        template = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ImportProblem(f"{path}: not JSON ({err})") from None
+    return resources_from_template(template, str(path))

@@ -1,0 +1,196 @@
+"""`amlgen import`: from Azure (the ARM stand-in serving committed GET fixtures), from ARM exports, from az ml YAML.
+
+The promise under test: importing a workspace and generating from the imported spec gives a template that changes
+nothing that exists: resource for resource the example's own main.json, except what import announced.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from deploy_fixtures import SUBSCRIPTION, fake_credential, standin, standin_ca  # noqa: F401 - fixtures
+from generator import cli as cli_module
+from generator import deploy
+from generator.importers import mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).with_name("import_fixtures")
+SOURCES = Path(__file__).with_name("import_sources")
+
+# example -> (resource group it was deployed into, workspace name); see import_fixtures/make.py
+ROUND_TRIP = {"defaults": ("rg-churn-dev", "churn-dev"), "computes-rbac": ("rg-churn-team", "churn-team"),
+              "user-identity": ("rg-uai", None), "operations": ("rg-ops", None),
+              "existing-resources": ("rg-existing", None), "feature-store": ("rg-features", None),
+              "secure": ("rg-churn-prod", "churn-prod"), "private-network": ("rg-private", None),
+              "cmk": ("rg-cmk", None)}
+
+
+def _workspace_name(example: str) -> str:
+    resources = json.loads((FIXTURES / f"{example}.json").read_text(encoding="utf-8"))
+    return next(r["name"] for r in resources if r["type"] == "Microsoft.MachineLearningServices/workspaces")
+
+
+def _run(args: list[str], monkeypatch=None, credential=None):
+    if credential is not None:
+        monkeypatch.setattr(deploy, "make_credential", lambda *a, **k: credential)
+    runner = CliRunner()
+    return runner.invoke(cli_module.cli, args, catch_exceptions=False)
+
+
+def _main(cli_args, capsys) -> tuple[int, str]:
+    """Run amlgen through cli.main (exit codes and one-line errors as a user sees them)."""
+    import sys
+
+    old = sys.argv
+    sys.argv = ["amlgen", *cli_args]
+    code = 0
+    try:
+        cli_module.main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.argv = old
+    return code, capsys.readouterr().err
+
+
+def _resources(template: dict) -> dict[tuple[str, str], dict]:
+    out = {}
+    for resource in template["resources"]:
+        if resource["type"] == "Microsoft.Resources/deployments":
+            for key, inner in _resources(resource["properties"]["template"]).items():
+                out[key] = inner
+            continue
+        out[(resource["type"], str(resource["name"]))] = resource
+    return out
+
+
+def _differences(old, new, path: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new)) for d in _differences(old.get(k), new.get(k),
+                                                                             f"{path}.{k}" if path else k)]
+    return [] if old == new else [f"{path}: {json.dumps(old)[:120]} -> {json.dumps(new)[:120]}"]
+
+
+def _announced(resource: dict, announced: str) -> bool:
+    """A resource left out of the imported spec is announced when the spec's notes name it (a grant: its
+    principal)."""
+    principal = (resource.get("properties") or {}).get("principalId")
+    return bool(principal) and str(principal) in announced
+
+
+@pytest.fixture
+def azure(standin, fake_credential, monkeypatch):  # noqa: F811 - pytest fixtures by name
+    monkeypatch.setattr(deploy, "make_credential", lambda *a, **k: fake_credential)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
+    monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
+    return standin
+
+
+@pytest.mark.parametrize("example", sorted(ROUND_TRIP))
+def test_import_from_azure_then_generate_changes_nothing_but_what_import_announced(example, azure, tmp_path,
+                                                                                   capsys):
+    resources = json.loads((FIXTURES / f"{example}.json").read_text(encoding="utf-8"))
+    azure.server.serve(resources)
+    group, name = ROUND_TRIP[example][0], _workspace_name(example)
+    spec = tmp_path / "examples" / f"{example}.yaml"  # the example's own path (locks quote it)
+    code, err = _main(["import", "workspace", "-s", SUBSCRIPTION, "-g", group, "-n", name, "-o", str(spec)], capsys)
+    assert spec.exists(), err
+    assert "Traceback" not in err
+    # only GETs: import never writes to Azure
+    assert {r.method for r in azure.server.requests} == {"GET"}
+    gen_code, gen_err = _main(["generate", str(spec), "-o", str(tmp_path / "out")], capsys)
+    assert gen_code == 0, gen_err
+    old = _resources(json.loads((ROOT / "out" / example / "main.json").read_text(encoding="utf-8")))
+    new = _resources(json.loads((tmp_path / "out" / example / "main.json").read_text(encoding="utf-8")))
+    announced = spec.read_text(encoding="utf-8")
+    unexplained = [f"{key} is not in the imported spec's template" for key in sorted(set(old) - set(new))
+                   if not _announced(old[key], announced)]
+    unexplained += [f"{key} is new in the imported spec's template" for key in sorted(set(new) - set(old))]
+    for key in sorted(set(old) & set(new)):
+        for difference in _differences(old[key], new[key]):
+            prop = difference.split(":", 1)[0].rsplit(".", 1)[-1]
+            if prop not in announced:
+                unexplained.append(f"{key[0]} {key[1]}: {difference}")
+    assert not unexplained, "import did not announce:\n" + "\n".join(unexplained)
+
+
+def test_import_of_a_missing_workspace_is_one_line_and_writes_nothing(azure, tmp_path, capsys):
+    spec = tmp_path / "ws.yaml"
+    code, err = _main(["import", "workspace", "-s", SUBSCRIPTION, "-g", "rg-x", "-n", "nothere", "-o", str(spec)],
+                      capsys)
+    assert code == 1
+    assert "workspace nothere in rg-x does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not spec.exists()
+
+
+def test_import_without_permission_on_role_assignments_imports_the_rest_with_a_warning(azure, tmp_path, capsys):
+    resources = json.loads((FIXTURES / "computes-rbac.json").read_text(encoding="utf-8"))
+    azure.server.serve([r for r in resources if r["type"] != "Microsoft.Authorization/roleAssignments"])
+    ws = next(r for r in resources if r["type"] == "Microsoft.MachineLearningServices/workspaces")
+    azure.server.served[(ws["id"] + "/providers/Microsoft.Authorization/roleAssignments").lower()] = (
+        403, {}, {"error": {"code": "AuthorizationFailed", "message": "no read on role assignments"}})
+    spec = tmp_path / "ws.yaml"
+    code, err = _main(["import", "workspace", "-s", SUBSCRIPTION, "-g", "rg-churn-team", "-n", ws["name"],
+                       "-o", str(spec)], capsys)
+    assert "warning: cannot list the role assignments on" in err and "AuthorizationFailed" in err
+    text = spec.read_text(encoding="utf-8")
+    assert "computes:" in text and "cpu-cluster" in text
+
+
+def test_import_never_writes_over_a_file_without_force(azure, tmp_path, capsys):
+    azure.server.serve(json.loads((FIXTURES / "defaults.json").read_text(encoding="utf-8")))
+    spec = tmp_path / "ws.yaml"
+    spec.write_text("mine\n", encoding="utf-8")
+    args = ["import", "workspace", "-s", SUBSCRIPTION, "-g", "rg-churn-dev", "-n", "churn-dev", "-o", str(spec)]
+    code, err = _main(args, capsys)
+    assert code == 1 and "exists" in err and "--force" in err
+    assert spec.read_text(encoding="utf-8") == "mine\n"
+    code, err = _main(args + ["--force"], capsys)
+    assert code == 0, err
+    assert "name: churn-dev" in spec.read_text(encoding="utf-8")
+
+
+def test_rest_api_specs_workspace_get_example_imports_with_notes(tmp_path, capsys):
+    """The Workspace get.json example of azure-rest-api-specs (2025-06-01), as given."""
+    example = json.loads((SOURCES / "rest-api-specs-workspace-get.json").read_text(encoding="utf-8"))
+    body = example["responses"]["200"]["body"]
+    imported = mapping.to_spec([body])
+    spec = imported.spec
+    assert spec["name"] == "testworkspace"
+    # dependents not read (only the workspace GET is given): all existing
+    assert spec["storage"] == {"existing": body["properties"]["storageAccount"]}
+    assert spec["workspace"]["encryption"]["keyUri"].startswith("https://testkv.vault.azure.net/keys/testkey/")
+    assert spec["workspace"]["identity"]["type"] == "SystemAssigned,UserAssigned"
+    # the Required rule is Azure ML's own, not the spec's
+    assert "outboundRules" not in spec["workspace"]["managedNetwork"]
+    assert any("sharedPrivateLinkResources" in str(n) for n in imported.notes)
+    assert any("privateEndpoints" in str(n) for n in imported.notes)
+
+
+def test_mapping_marks_dependents_it_cannot_own_as_existing_and_says_why():
+    rg = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg"
+    ws = {"id": f"{rg}/providers/Microsoft.MachineLearningServices/workspaces/ws1",
+          "type": "Microsoft.MachineLearningServices/workspaces", "name": "ws1", "location": "westeurope",
+          "properties": {"storageAccount": f"{rg}/providers/Microsoft.Storage/storageAccounts/st1",
+                         "keyVault": f"{rg}/providers/Microsoft.KeyVault/vaults/kv1"}}
+    storage = {"id": ws["properties"]["storageAccount"], "type": "Microsoft.Storage/storageAccounts",
+               "name": "st1", "sku": {"name": "Standard_LRS"}, "properties": {"encryption": {}}}
+    vault = {"id": ws["properties"]["keyVault"], "type": "Microsoft.KeyVault/vaults", "name": "kv1",
+             "properties": {"enableRbacAuthorization": False, "sku": {"name": "standard"}}}
+    imported = mapping.to_spec([ws, storage, vault])
+    assert imported.spec["storage"] == {"existing": storage["id"]}
+    assert imported.spec["keyVault"] == {"existing": vault["id"]}
+    notes = "\n".join(map(str, imported.notes))
+    assert "infrastructure encryption" in notes and "access policies" in notes
+    # with the fixes in place they are owned, with their real names
+    storage["properties"]["encryption"]["requireInfrastructureEncryption"] = True
+    vault["properties"]["enableRbacAuthorization"] = True
+    owned = mapping.to_spec([ws, storage, vault]).spec
+    assert owned["storage"] == {"name": "st1"} and owned["keyVault"] == {"name": "kv1"}
+    assert mapping.to_spec([ws, storage, vault], existing_dependents=True).spec["storage"] == {
+        "existing": storage["id"]}

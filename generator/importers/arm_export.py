@@ -47,8 +47,10 @@ def _flatten(resources: list, parent: dict | None) -> list[dict]:
             if "/" not in rtype.split(".", 1)[-1] or not rtype.lower().startswith(str(parent["type"]).lower()):
                 resource["type"] = f"{parent['type']}/{rtype}"
             name = resource.get("name")
+            parent_name = str(parent["name"])
             if isinstance(name, str) and not name.startswith("[") and "/" not in name:
-                resource["name"] = f"{parent['name']}/{name}"
+                resource["name"] = f"[concat({parent_name[1:-1]}, '/{name}')]" if parent_name.startswith("[") \
+                    else f"{parent_name}/{name}"
         children = resource.pop("resources", None)
         out.append(resource)
         if isinstance(children, list):

@@ -297,3 +297,28 @@ def test_an_export_with_parameters_and_nested_children_resolves_names(tmp_path, 
     assert data["computes"]["cpu-cluster"] == {"type": "cluster", "vmSize": "STANDARD_DS11_V2", "maxNodes": 3}
     assert "listKeys" not in spec.read_text(encoding="utf-8")
     assert "cannot evaluate offline" in spec.read_text(encoding="utf-8")
+
+
+def test_import_when_not_signed_in_is_one_line(standin, monkeypatch, tmp_path, capsys):  # noqa: F811
+    from generator.errors import DeployError
+
+    class NoLogin:
+        def get_token(self, *scopes, **kwargs):
+            raise DeployError("not signed in (--auth cli): run `az login`, then try again")
+
+    monkeypatch.setattr(deploy, "make_credential", lambda *a, **k: NoLogin())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
+    monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
+    spec = tmp_path / "ws.yaml"
+    code, err = _main(["import", "workspace", "-s", SUBSCRIPTION, "-g", "rg", "-n", "ws1", "-o", str(spec)], capsys)
+    assert code == 1
+    assert "az login" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not spec.exists()
+
+
+def test_import_options_that_are_empty_are_usage_errors(tmp_path, capsys):
+    code, err = _main(["import", "arm", str(tmp_path / "x.json"), "-o", ""], capsys)
+    assert code == 2 and "empty" in err
+    code, err = _main(["import", "arm", str(tmp_path / "missing.json"), "-o", str(tmp_path / "s.yaml")], capsys)
+    assert code == 1 and "cannot read it" in err and len(err.strip().splitlines()) == 1

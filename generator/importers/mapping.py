@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from generator import clouds, naming, roles
+from generator.spec import defaults
 from generator.spec.defaults import WORKSPACE_RULE_NAME
 
 WORKSPACE = "microsoft.machinelearningservices/workspaces"
@@ -734,7 +735,29 @@ class ImportProblem(Exception):
     """The source cannot be imported at all (one line for the user)."""
 
 
+def _drop_defaults(spec: dict) -> None:
+    """Leave out what the spec would set anyway (spec/defaults.py decides, as for every spec): a short spec
+    reads as the decisions it carries."""
+    ws = spec.get("workspace") or {}
+    if ws.get("publicNetworkAccess") == "Enabled":
+        del ws["publicNetworkAccess"]
+    access = defaults.dependents_access(spec)
+    for key in ("storage", "keyVault", "containerRegistry"):
+        entry = spec.get(key)
+        if isinstance(entry, dict) and "existing" not in entry and entry.get("publicNetworkAccess") == access:
+            del entry["publicNetworkAccess"]
+    registry = spec.get("containerRegistry")
+    if isinstance(registry, dict) and "sku" in registry:
+        sku = registry.pop("sku")
+        if defaults.registry_sku(spec) != sku:
+            registry["sku"] = sku
+    for key in ("workspace", "storage", "keyVault", "containerRegistry"):
+        if spec.get(key) == {}:
+            del spec[key]
+
+
 def to_spec(resources: list[dict], *, existing_dependents: bool = False, source: str = "") -> Imported:
     mapper = _Mapper(resources, existing_dependents)
     spec = mapper.build()
+    _drop_defaults(spec)
     return Imported(spec, mapper.notes, mapper.changes, mapper.secrets, source)

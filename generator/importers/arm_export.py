@@ -58,13 +58,15 @@ def _flatten(resources: list, parent: dict | None) -> list[dict]:
     return out
 
 
-def resources_from_template(template: dict, source: str) -> tuple[list[dict], list[str]]:
-    """(ARM-shaped resources with IDs, lines about what could not be resolved)."""
+def resources_from_template(template: dict, source: str, scope: evaluate.Scope | None = None,
+                            depth: int = 0) -> tuple[list[dict], list[str]]:
+    """(ARM-shaped resources with IDs, lines about what could not be resolved). Nested deployments with an inline
+    template are followed into their own subscription and resource group."""
     if not isinstance(template, dict) or not isinstance(template.get("resources"), (list, dict)):
         raise ImportProblem(f"{source}: not an ARM template (no resources)")
-    scope = _scope_of(template)
+    scope = scope or _scope_of(template)
     for key, param in (template.get("parameters") or {}).items():
-        if isinstance(param, dict) and "defaultValue" in param:
+        if isinstance(param, dict) and "defaultValue" in param and key not in scope.parameters:
             scope.parameters[key] = param["defaultValue"]
     scope.variables = dict(template.get("variables") or {})
     raw = template["resources"]
@@ -72,7 +74,13 @@ def resources_from_template(template: dict, source: str) -> tuple[list[dict], li
     problems: list[str] = []
     out = []
     for resource in _flatten(raw, None):
-        resolved = evaluate.resolve(resource, scope)
+        if str(resource.get("type", "")).lower() == "microsoft.resources/deployments":
+            inner, inner_problems = _nested(resource, scope, source, depth)
+            out += inner
+            problems += inner_problems
+            continue
+        resolved = evaluate.resolve({k: v for k, v in resource.items() if k not in ("dependsOn", "condition")},
+                                    scope)
         rtype, name = resolved.get("type"), resolved.get("name")
         if not isinstance(rtype, str) or not isinstance(name, str):
             problems.append(f"a resource of type {resource.get('type')!r} named {resource.get('name')!r}: its type or "
@@ -88,15 +96,35 @@ def resources_from_template(template: dict, source: str) -> tuple[list[dict], li
         if len(types) - 1 != len(names):
             problems.append(f"{rtype}/{name}: the name does not fit the type")
             continue
-        scope_id = resolved.get("scope")
+        scope_id = resolved.pop("scope", None)
         if isinstance(scope_id, str) and scope_id.startswith("/"):
             resolved["id"] = f"{scope_id}/providers/{rtype}/{name}"
-            resolved.setdefault("properties", {}).setdefault("scope", scope_id)
+            if rtype.lower() == "microsoft.authorization/roleassignments":  # Azure returns a grant's scope
+                resolved.setdefault("properties", {}).setdefault("scope", scope_id)
         else:
             resolved["id"] = evaluate.call("resourceId", [rtype, *names], scope, 0)
         resolved["name"] = names[-1]
         out.append(resolved)
     return out, problems
+
+
+def _nested(resource: dict, scope: evaluate.Scope, source: str, depth: int) -> tuple[list[dict], list[str]]:
+    props = resource.get("properties") or {}
+    template = props.get("template")
+    if not isinstance(template, dict) or depth > 5:
+        return [], [f"nested deployment {resource.get('name')!r}: only inline templates are read"]
+    if str((props.get("expressionEvaluationOptions") or {}).get("scope", "outer")).lower() != "inner":
+        return [], [f"nested deployment {resource.get('name')!r}: outer-scope templates are not read"]
+    sub = evaluate.resolve(resource.get("subscriptionId", scope.subscription_id), scope)
+    group = evaluate.resolve(resource.get("resourceGroup", scope.resource_group), scope)
+    inner = evaluate.Scope(str(sub), str(group), scope.location, scope.tenant_id, references=scope.references)
+    for key, value in (props.get("parameters") or {}).items():
+        if isinstance(value, dict) and "value" in value:
+            resolved = evaluate.resolve(value["value"], scope)
+            # location from reference(<network>).location: unknowable offline; the outer location stands in
+            inner.parameters[key] = scope.location if resolved is evaluate.UNRESOLVED and key == "location" \
+                else resolved
+    return resources_from_template(template, source, inner, depth + 1)
 
 
 def _drop_unresolved(value: Any) -> Any:

@@ -677,10 +677,19 @@ class _Mapper:
         groups = {v: k for k, v in clouds.PRIVATE_ENDPOINT_GROUPS.items()}
         endpoints, targets, unread = [], [], 0
         for key, owner in owners.items():
+            found = []
             for connection in _get(owner, "properties", "privateEndpointConnections", default=[]):
                 endpoint = self.index.get(_get(connection, "properties", "privateEndpoint", "id"))
                 if endpoint is None:
                     unread += 1
+                else:
+                    found.append(endpoint)
+            # an export has the endpoints, not the connections: the endpoint names its target
+            found += [e for e in self.index.of_type(PRIVATE_ENDPOINT) if e not in found and any(
+                _low(_get(link, "properties", "privateLinkServiceId")) == _low(owner.get("id"))
+                for link in _get(e, "properties", "privateLinkServiceConnections", default=[]))]
+            for endpoint in found:
+                if endpoint in endpoints:
                     continue
                 endpoints.append(endpoint)
                 for link in _get(endpoint, "properties", "privateLinkServiceConnections", default=[]):

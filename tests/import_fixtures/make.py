@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from generator.importers import evaluate  # noqa: E402
+from generator.importers import arm_export, evaluate  # noqa: E402
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 TENANT = "72f988bf-0000-0000-0000-000000000000"
@@ -40,37 +40,11 @@ def _uuid(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
 
 
-def _clean(value):
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if v is not evaluate.UNRESOLVED}
-    if isinstance(value, list):
-        return [_clean(v) for v in value if v is not evaluate.UNRESOLVED]
-    return value
-
-
-def _deployed(template: dict, scope: evaluate.Scope, out: list[dict]) -> None:
-    for param, spec in (template.get("parameters") or {}).items():
-        if param not in scope.parameters and "defaultValue" in spec:
-            scope.parameters[param] = spec["defaultValue"]
-    for raw in template.get("resources") or []:
-        if raw["type"] == "Microsoft.Resources/deployments":
-            inner = evaluate.Scope(raw.get("subscriptionId", scope.subscription_id),
-                                   raw.get("resourceGroup", scope.resource_group), scope.location, TENANT)
-            values = {k: evaluate.resolve(v.get("value"), scope) for k, v in
-                      (raw["properties"].get("parameters") or {}).items()}
-            inner.parameters = {k: (scope.location if v is evaluate.UNRESOLVED and k == "location" else v)
-                                for k, v in values.items()}
-            _deployed(raw["properties"]["template"], inner, out)
-            continue
-        resource = _clean(evaluate.resolve({k: v for k, v in raw.items() if k not in ("dependsOn", "apiVersion",
-                                                                                         "metadata", "condition")},
-                                           scope))
-        names = str(resource["name"]).split("/")
-        if "scope" in resource:
-            resource["id"] = f"{resource.pop('scope')}/providers/{resource['type']}/{names[-1]}"
-        else:
-            resource["id"] = evaluate.call("resourceId", [resource["type"], *names], scope, 0)
-        resource["name"] = names[-1]
+def _deployed(template: dict, scope: evaluate.Scope) -> list[dict]:
+    resources, problems = arm_export.resources_from_template(template, "fixture", scope)
+    for resource in resources:
+        resource.pop("apiVersion", None)
+        resource.pop("metadata", None)
         resource.setdefault("properties", {})["provisioningState"] = "Succeeded"
         resource["systemData"] = SYSTEM_DATA
         identity = resource.get("identity")
@@ -83,7 +57,7 @@ def _deployed(template: dict, scope: evaluate.Scope, out: list[dict]) -> None:
             identity["userAssignedIdentities"] = {
                 uid: {"principalId": _uuid(uid, "principal"), "clientId": _uuid(uid, "client")}
                 for uid in identity["userAssignedIdentities"]}
-        out.append(resource)
+    return resources
 
 
 def _azure_additions(resources: list[dict]) -> None:
@@ -148,12 +122,10 @@ def make(example: str, group: str) -> list[dict]:
     scope.location = default if default and not str(default).startswith("[") else "westeurope"
     if location and not str(location).startswith("["):
         scope.location = location
-    resources: list[dict] = []
-    _deployed(template, dataclasses.replace(scope, parameters=dict(scope.parameters)), resources)
+    first = _deployed(template, dataclasses.replace(scope, parameters=dict(scope.parameters)))
     # second pass: reference() of what the first pass deployed (identities' principal IDs)
-    scope.references = {r["id"].lower(): r for r in resources}
-    resources = []
-    _deployed(template, scope, resources)
+    scope.references = {r["id"].lower(): r for r in first}
+    resources = _deployed(template, scope)
     _azure_additions(resources)
     return sorted(resources, key=lambda r: r["id"].lower())
 

@@ -89,7 +89,7 @@ class ManagedNetwork:
 
 @dataclass(frozen=True)
 class ServerlessCompute:
-    subnet: str | None
+    subnet: "str | CreatedSubnet | None"
     no_public_ip: bool
 
 
@@ -375,7 +375,7 @@ def build(data: dict, source: str) -> Spec:
         feature_store = FeatureStore(fs.get("sparkRuntimeVersion", "3.4"), fs.get("offlineStoreConnectionName"),
                                      fs.get("onlineStoreConnectionName"))
     sc = ws.get("serverlessCompute")
-    serverless = ServerlessCompute(sc.get("subnet"), sc.get("noPublicIp", closed)) if sc is not None else None
+    serverless = ServerlessCompute(_subnet(data, sc.get("subnet")), sc.get("noPublicIp", closed)) if sc is not None else None
     workspace = WorkspaceSettings(
         friendly_name=ws.get("friendlyName"),
         description=ws.get("description"),

@@ -225,7 +225,7 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "managedNetwork": _managed_network(ws.managed_network),
         "hbiWorkspace": ws.hbi,
         "serverlessComputeSettings": {
-            "serverlessComputeCustomSubnet": resource_id(ws.serverless.subnet),
+            "serverlessComputeCustomSubnet": subnet_id(ws.serverless.subnet) if ws.serverless.subnet else None,
             "serverlessComputeNoPublicIP": ws.serverless.no_public_ip,
         } if ws.serverless else None,
         "encryption": _encryption(spec),
@@ -633,12 +633,17 @@ def subnet_id(subnet: str | CreatedSubnet) -> object:
 def _security_rules(spec: Spec, subnet: Subnet) -> list[dict]:
     """The NSG rules of a subnet: those network_rules gives for Azure ML compute where computes run in it, none
     (Azure's default rules) elsewhere."""
-    hosts = [c for c in spec.computes if isinstance(c, (ComputeCluster, ComputeInstance))
-             and c.subnet == CreatedSubnet(subnet.name)]
-    if not hosts:
+    here = CreatedSubnet(subnet.name)
+    public_ips = [c.public_ip for c in spec.computes if isinstance(c, (ComputeCluster, ComputeInstance))
+                  and c.subnet == here]
+    serverless = spec.workspace.serverless
+    if serverless is not None and serverless.subnet == here:
+        # Learn (how-to-secure-training-vnet): the compute requirements "also apply to serverless compute"
+        public_ips.append(not serverless.no_public_ip)
+    if not public_ips:
         return []
     out = []
-    rules = network_rules.rules(spec.cloud, any(c.public_ip for c in hosts), spec.workspace.hbi)
+    rules = network_rules.rules(spec.cloud, any(public_ips), spec.workspace.hbi)
     for i, rule in enumerate(rules):
         # a regional tag names the workspace's region: the template's location (Microsoft's quickstart
         # machine-learning-end-to-end-secure writes 'Storage.${location}')

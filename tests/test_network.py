@@ -165,6 +165,18 @@ def test_hbi_adds_the_key_vault_rule_and_china_drops_front_door_front_end():
     assert "AllowKeyVaultOutbound" not in _rules(json.loads(_files(_spec())["main.json"]), "training")
 
 
+def test_serverless_compute_names_a_subnet_and_counts_as_compute_there():
+    data = _spec()
+    data["computes"] = {}
+    data["workspace"]["serverlessCompute"] = {"subnet": "endpoints"}
+    arm = json.loads(_files(data)["main.json"])
+    settings = _one(arm, "Microsoft.MachineLearningServices/workspaces")["properties"]["serverlessComputeSettings"]
+    assert settings == {"serverlessComputeCustomSubnet": _subnet_id("vnet-churn-sbx", "endpoints"),
+                        "serverlessComputeNoPublicIP": True}
+    assert "AllowAzureMachineLearningOutbound" in _rules(arm, "endpoints")
+    assert _rules(arm, "training") == {}  # no compute runs there now
+
+
 def test_subnet_order_does_not_follow_the_yaml():
     data = _spec()
     flipped = dict(reversed(list(data["network"]["create"]["subnets"].items())))

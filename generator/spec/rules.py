@@ -729,6 +729,9 @@ def _subnet_fields(data: dict):
     pe = data.get("privateEndpoints")
     if isinstance(pe, dict) and isinstance(pe.get("subnet"), str):
         yield ("privateEndpoints", "subnet"), pe["subnet"]
+    sc = (data.get("workspace") or {}).get("serverlessCompute")
+    if isinstance(sc, dict) and isinstance(sc.get("subnet"), str):
+        yield ("workspace", "serverlessCompute", "subnet"), sc["subnet"]
 
 
 def _check_network_ranges(create: dict, report: _Report) -> None:
@@ -810,6 +813,13 @@ def _check_network(data: dict, report: _Report) -> None:
                            f"the workspace is closed, so '{name}' gets no public IP, and subnet '{subnet}' has no NAT "
                            "gateway: the nodes would have no outbound path to Azure ML, Batch and Storage (amlgen's "
                            f"subnets have no default outbound access); set natGateway: true on subnet '{subnet}'")
+    sc = ws.get("serverlessCompute")
+    if isinstance(sc, dict) and sc.get("subnet") in subnets and not subnets[sc["subnet"]].get("natGateway", False) \
+            and sc.get("noPublicIp", ws.get("publicNetworkAccess") == "Disabled"):
+        report.add(("workspace", "serverlessCompute", "subnet"), "R295",
+                   f"serverless nodes get no public IP (noPublicIp), and subnet '{sc['subnet']}' has no NAT gateway: "
+                   "they would have no outbound path (amlgen's subnets have no default outbound access); set "
+                   f"natGateway: true on subnet '{sc['subnet']}'")
     pe = data.get("privateEndpoints")
     if isinstance(pe, dict) and pe.get("subnet") in subnets:
         for key in ("resourceGroup", "location"):

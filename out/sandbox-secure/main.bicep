@@ -416,6 +416,10 @@ resource workspace 'Microsoft.MachineLearningServices/workspaces@2026-05-01' = {
     publicNetworkAccess: 'Disabled'
     imageBuildCompute: 'cpu-cluster'
     hbiWorkspace: false
+    serverlessComputeSettings: {
+      serverlessComputeCustomSubnet: resourceId('Microsoft.Network/virtualNetworks/subnets', virtualNetwork.name, 'training')
+      serverlessComputeNoPublicIP: true
+    }
     systemDatastoresAuthMode: 'Identity'
     v1LegacyMode: false
   }

@@ -23,8 +23,11 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.Network/privateEndpoints": "2025-07-01",
     "Microsoft.Network/privateEndpoints/privateDnsZoneGroups": "2025-07-01",
     "Microsoft.Network/privateDnsZones": "2024-06-01",
-    # read only (`existing`): the region of the network private endpoints go into
+    # read (`existing`: the region of the network private endpoints go into), or created (network.create)
     "Microsoft.Network/virtualNetworks": "2025-07-01",
+    "Microsoft.Network/networkSecurityGroups": "2025-07-01",
+    "Microsoft.Network/natGateways": "2025-07-01",
+    "Microsoft.Network/publicIPAddresses": "2025-07-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
     # subscription-scope templates: the resource group, and the deployment of main.json into it
     "Microsoft.Resources/resourceGroups": "2025-04-01",

@@ -55,6 +55,9 @@ TYPE_LABELS = {
     "Microsoft.Network/virtualNetworks": "Virtual network",
     "Microsoft.Network/virtualNetworks/subnets": "Subnet",
     OUTBOUND_RULE: "Managed network rule",
+    "Microsoft.Network/networkSecurityGroups": "Network security group",
+    "Microsoft.Network/natGateways": "NAT gateway",
+    "Microsoft.Network/publicIPAddresses": "Public IP address",
 }
 
 # How a sentence names each type.

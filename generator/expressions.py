@@ -74,6 +74,15 @@ class Call(Expr):
     args: tuple = ()
 
 
+@dataclass(frozen=True)
+class ScannerSkips:
+    """Not an expression: checks of a security scanner (checkov) that are wrong for a resource as the spec designs
+    it, each "ID: reason". ARM carries them in the resource's `metadata.checkov`, Bicep as `// checkov:skip=ID:
+    reason` lines inside the resource: the forms checkov reads."""
+
+    skips: tuple[str, ...]
+
+
 def references(value) -> list[Ref]:
     """Every Ref inside a value, depth first, in order."""
     found: list[Ref] = []

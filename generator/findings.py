@@ -140,6 +140,24 @@ RULES: dict[str, Rule] = {
                  "with the feature store)", WARNING),
     "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
                  _learn("key-vault/general/soft-delete-overview"), WARNING),
+    "R290": Rule("A range of network.create (address space or subnet prefix) is not an IPv4 network in CIDR notation "
+                 "that Azure accepts (host bits set, or a range Azure reserves).",
+                 _learn("virtual-network/virtual-networks-faq#what-address-ranges-can-i-use-in-my-vnets")),
+    "R291": Rule("A subnet of network.create is smaller than /29, the smallest subnet Azure supports.",
+                 _learn("virtual-network/virtual-networks-faq#how-small-and-how-large-can-vnets-and-subnets-be")),
+    "R292": Rule("A subnet of network.create lies outside the network's address space.",
+                 _learn("virtual-network/virtual-networks-faq#can-i-add-subnets-after-the-vnet-is-created")),
+    "R293": Rule("Two subnets (or two address ranges) of network.create overlap.",
+                 _learn("virtual-network/virtual-networks-faq#is-there-a-limit-to-the-number-of-subnets-in-my-vnet")),
+    "R294": Rule("A `subnet:` names a subnet that the spec's network does not have (or the spec has no `network` to "
+                 "name subnets of).", _learn("machine-learning/how-to-secure-training-vnet#prerequisites")),
+    "R295": Rule("A compute without a public IP runs in a created subnet without a NAT gateway: it has no outbound "
+                 "path (amlgen's subnets have no default outbound access).",
+                 _learn("machine-learning/how-to-secure-training-vnet#compute-instancecluster-or-serverless-with-no-"
+                        "public-ip")),
+    "R296": Rule("privateEndpoints.resourceGroup or .location is set for a subnet of the network the spec creates, "
+                 "whose endpoints deploy beside it.",
+                 _learn("private-link/private-endpoint-overview#private-endpoint-properties")),
 }
 
 

@@ -8,6 +8,7 @@ from generator.naming import ResourceId, derived_name, parse_resource_id
 from generator.spec.defaults import (MANAGED_MODES, allow_list_only, dependents_access as _dependents_access,
                                      primary_identity, private_endpoint_targets, registry_sku)
 from generator.roles import role_guid
+from generator.spec.vnet import resolve_subnet
 from generator.vmsizes import DEFAULT_VM_SIZE
 
 # Properties Azure fixes when the workspace is created: changing one means a new workspace (or a refusal).
@@ -88,7 +89,7 @@ class ManagedNetwork:
 
 @dataclass(frozen=True)
 class ServerlessCompute:
-    subnet: str | None
+    subnet: "str | CreatedSubnet | None"
     no_public_ip: bool
 
 
@@ -226,8 +227,31 @@ class RoleAssignment:
 
 
 @dataclass(frozen=True)
+class CreatedSubnet:
+    """A subnet of the virtual network the spec creates, named in `subnet:`: its ID exists only in the template."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Subnet:
+    name: str
+    prefix: str
+    nat_gateway: bool
+
+
+@dataclass(frozen=True)
+class VirtualNetwork:
+    """The virtual network the spec creates (network.create), in the deployment's resource group and region."""
+
+    name: str
+    address_space: tuple[str, ...]
+    subnets: tuple[Subnet, ...]
+
+
+@dataclass(frozen=True)
 class PrivateEndpoints:
-    subnet: str
+    subnet: str | CreatedSubnet
     targets: tuple[str, ...]  # workspace | storageBlob | storageFile | keyVault | containerRegistry
     dns: str | dict  # "create" | "none" | {zone name: existing zone ID or "create"} (every needed zone listed)
     resource_group: str | None = None  # where the endpoints deploy; None: the subnet's resource group
@@ -255,6 +279,7 @@ class Spec:
     datastores: tuple[Datastore, ...] = ()
     diagnostics: str | None = None  # None: off; "self": the spec's Log Analytics; else a Log Analytics ID
     lock: str | None = None  # CanNotDelete | ReadOnly
+    network: VirtualNetwork | None = None  # network.create (network.existing only resolves subnet names)
 
 
 def _existing(section: dict) -> Existing | None:
@@ -280,6 +305,23 @@ def _compute_identity(c: dict, by_key: dict) -> UserIdentity | str | None:
     if value == "None":
         return None
     return by_key.get(value, value)
+
+
+def _subnet(data: dict, value: str | None) -> str | CreatedSubnet | None:
+    """A `subnet:` of the spec: an ID as given; a name, a subnet of the network the spec creates or brings."""
+    resolved = resolve_subnet(data, value)
+    return CreatedSubnet(resolved) if resolved is not None and not resolved.startswith("/") else resolved
+
+
+def _virtual_network(data: dict) -> VirtualNetwork | None:
+    create = (data.get("network") or {}).get("create")
+    if create is None:
+        return None
+    space = create["addressSpace"]
+    return VirtualNetwork(create.get("name") or derived_name("virtualNetwork", data["name"], data.get("nameSeed")),
+                          tuple([space] if isinstance(space, str) else space),
+                          tuple(Subnet(name, s["prefix"], bool(s.get("natGateway", False)))
+                                for name, s in sorted(create["subnets"].items())))
 
 
 def build(data: dict, source: str) -> Spec:
@@ -333,7 +375,7 @@ def build(data: dict, source: str) -> Spec:
         feature_store = FeatureStore(fs.get("sparkRuntimeVersion", "3.4"), fs.get("offlineStoreConnectionName"),
                                      fs.get("onlineStoreConnectionName"))
     sc = ws.get("serverlessCompute")
-    serverless = ServerlessCompute(sc.get("subnet"), sc.get("noPublicIp", closed)) if sc is not None else None
+    serverless = ServerlessCompute(_subnet(data, sc.get("subnet")), sc.get("noPublicIp", closed)) if sc is not None else None
     workspace = WorkspaceSettings(
         friendly_name=ws.get("friendlyName"),
         description=ws.get("description"),
@@ -367,14 +409,15 @@ def build(data: dict, source: str) -> Spec:
             computes.append(ComputeCluster(compute_name, c.get("vmSize", DEFAULT_VM_SIZE),
                                            c.get("priority", "Dedicated"), c.get("minNodes", 0),
                                            c.get("maxNodes", 4), c.get("idleMinutesBeforeScaleDown", 2),
-                                           c.get("subnet"), not isolated, _compute_identity(c, by_key)))
+                                           _subnet(data, c.get("subnet")), not isolated,
+                                           _compute_identity(c, by_key)))
         else:
             user = c.get("assignedUser")
             ssh = c.get("ssh", False)
             computes.append(ComputeInstance(compute_name, c.get("vmSize", DEFAULT_VM_SIZE),
                                             (user["objectId"], user["tenantId"]) if user else None,
                                             c.get("idleMinutesBeforeShutdown", 60), bool(ssh),
-                                            c.get("setupScript"), c.get("subnet"), not isolated,
+                                            c.get("setupScript"), _subnet(data, c.get("subnet")), not isolated,
                                             _compute_identity(c, by_key),
                                             ssh.get("publicKey") if isinstance(ssh, dict) else None))
     roles = tuple(
@@ -417,7 +460,7 @@ def build(data: dict, source: str) -> Spec:
     if pe is not None:
         targets = tuple(private_endpoint_targets(data))
         dns = pe["privateDnsZones"]  # required by rule R222: no default, a network's DNS is the spec's choice
-        private_endpoints = PrivateEndpoints(pe["subnet"], targets,
+        private_endpoints = PrivateEndpoints(_subnet(data, pe["subnet"]), targets,
                                              dict(sorted(dns.items())) if isinstance(dns, dict) else dns,
                                              pe.get("resourceGroup"), pe.get("location"))
 
@@ -446,4 +489,5 @@ def build(data: dict, source: str) -> Spec:
         datastores=datastores,
         diagnostics=diagnostics,
         lock=data.get("locks"),
+        network=_virtual_network(data),
     )

@@ -48,11 +48,15 @@ RULES: dict[str, NameRule] = {
     "applicationInsights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]",
                                     "an Application Insights name has 1-255 characters, none of % & \\ ? /, and does "
                                     "not end with a period or a space"),
+    # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftnetwork
+    "virtualNetwork": NameRule(2, 64, r"[a-zA-Z0-9](?:[a-zA-Z0-9_.-]*[a-zA-Z0-9_])?",
+                               "a virtual network name has 2-64 letters, digits, underscores, periods and hyphens, "
+                               "starting with a letter or digit and ending with a letter, digit or underscore"),
 }
 
 # Prefixes from the Cloud Adoption Framework's abbreviations, so derived names read like hand-made ones.
 PREFIXES = {"storage": "st", "keyVault": "kv-", "containerRegistry": "cr", "logAnalytics": "log-",
-            "applicationInsights": "appi-"}
+            "applicationInsights": "appi-", "virtualNetwork": "vnet-"}
 SUFFIX_LEN = 8
 
 

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field, replace
 import re
 
 from generator.apiversions import api_version
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Param, Ref,
+from generator.expressions import (ScannerSkips, Call, DeploymentLocation, DeploymentOutput, Environment, Param, Ref,
                                    ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId, references)
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, STORAGE_ZONE_GROUPS, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
-                             ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
-                             RoleAssignment, Spec, StorageAccount, UserIdentity)
+                             ContainerRegistry, CreatedSubnet, Datastore, Existing, KeyVault, LogAnalytics,
+                             ManagedNetwork, RoleAssignment, Spec, StorageAccount, Subnet, UserIdentity)
+from generator import network_rules
 from generator.naming import ResourceId, deployment_name, module_deployment_name, parse_resource_id
 from generator.spec.defaults import MANAGED_MODES, WORKSPACE_RULE_NAME
 from generator.roles import WORKSPACE_IDENTITY_ROLES, role_guid
@@ -224,7 +225,7 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "managedNetwork": _managed_network(ws.managed_network),
         "hbiWorkspace": ws.hbi,
         "serverlessComputeSettings": {
-            "serverlessComputeCustomSubnet": resource_id(ws.serverless.subnet),
+            "serverlessComputeCustomSubnet": subnet_id(ws.serverless.subnet) if ws.serverless.subnet else None,
             "serverlessComputeNoPublicIP": ws.serverless.no_public_ip,
         } if ws.serverless else None,
         "encryption": _encryption(spec),
@@ -241,7 +242,24 @@ def _workspace(spec: Spec, has_registry: bool, has_insights: bool) -> Resource:
         "allowRoleAssignmentOnRG": ws.allow_role_assignment_on_rg,
         "networkAcls": {"defaultAction": ws.network_acls[0],
                         "ipRules": [{"value": ip} for ip in ws.network_acls[1]]} if ws.network_acls else None,
+        "checkov": _workspace_scanner_skips(spec),
     }, preview=bool(ws.preview_properties))
+
+
+# checkov's CKV_AZURE_243 ("Ensure Azure Machine learning workspace is configured with private endpoint") passes
+# only on a private-endpoint outbound rule of a managed network (checkov/arm/checks/resource/
+# AzureMLWorkspacePrivateEndpoint.py); a workspace in a network the spec creates has no managed network and its
+# own private endpoint there instead.
+_CUSTOMER_NETWORK_PE = ("CKV_AZURE_243: the workspace has no managed network; people and computes reach it through "
+                        "its private endpoint in the virtual network this spec creates")
+
+
+def _workspace_scanner_skips(spec: Spec) -> ScannerSkips | None:
+    pe, mn = spec.private_endpoints, spec.workspace.managed_network
+    if (pe is not None and isinstance(pe.subnet, CreatedSubnet) and "workspace" in pe.targets
+            and (mn is None or mn.isolation_mode not in MANAGED_MODES)):
+        return ScannerSkips((_CUSTOMER_NETWORK_PE,))
+    return None
 
 
 def _provision_now(mn: ManagedNetwork | None) -> bool | None:
@@ -342,7 +360,7 @@ def _ssh_settings(c: ComputeInstance) -> dict:
 
 def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str, parameters: list) -> Resource:
     common = {"parent": Ref("workspace", "resource"), "childName": c.name, "location": LOCATION,
-              "tags": _tags(spec), "subnet": {"id": resource_id(c.subnet)} if c.subnet else None,
+              "tags": _tags(spec), "subnet": {"id": subnet_id(c.subnet)} if c.subnet else None,
               "identity": _compute_identity(c.identity)}
     vm_size = _vm_size(c, symbol, parameters)
     if isinstance(c, ComputeCluster):
@@ -514,12 +532,16 @@ def _zone_name(zone: str, group: str) -> object:
     return zone
 
 
-def _private_endpoint_resources(spec: Spec, network: ResourceId, by_symbol: dict) -> tuple[list[Resource], dict]:
+def _private_endpoint_resources(spec: Spec, network_name: str, network_id: object, by_symbol: dict,
+                                taken: set[str] | None = None) -> tuple[list[Resource], dict]:
     """The resources of the private-endpoints module: the endpoints, their DNS zone groups, and the zones the
     spec creates (with their links to the network). They all live in the network's resource group. Also: the
-    module parameter that carries each connected resource's ID, by the resource's symbol in the main template."""
+    module parameter that carries each connected resource's ID, by the resource's symbol in the main template.
+    With `taken` (the main template's symbols) they are resources of the main template itself, beside the network
+    the spec creates, and connect to the resources by reference."""
     pe = spec.private_endpoints
-    taken: set[str] = {"location"}
+    inline = taken is not None
+    taken = taken if inline else {"location"}
     zones: dict[str, str] = {}  # zone name -> symbol
     out: list[Resource] = []
     connects: dict[str, str] = {}  # symbol of a resource of the main template -> the parameter with its ID
@@ -530,9 +552,9 @@ def _private_endpoint_resources(spec: Spec, network: ResourceId, by_symbol: dict
         pe_name = f"pe-{target_name}-{group}"[:80]
         pe_symbol = _symbol("pe", target, taken)
         out.append(Resource("private-endpoint", pe_symbol, "Microsoft.Network/privateEndpoints", pe_name, {
-            "location": LOCATION, "tags": _tags(spec), "subnetId": resource_id(pe.subnet),
+            "location": LOCATION, "tags": _tags(spec), "subnetId": subnet_id(pe.subnet),
             "privateLinkServiceConnections": [{"name": f"{target_name}-{group}", "properties": {
-                "privateLinkServiceId": Param(target_param), "groupIds": [group]}}],
+                "privateLinkServiceId": Ref(target_symbol) if inline else Param(target_param), "groupIds": [group]}}],
         }))
         if pe.dns == "none":
             continue
@@ -546,14 +568,14 @@ def _private_endpoint_resources(spec: Spec, network: ResourceId, by_symbol: dict
                     out.append(_existing(zone_symbol, Existing(parse_resource_id(choice))))
                 else:
                     zone_name = _zone_name(zone, group)
-                    link = f"link-{network.name}"
+                    link = f"link-{network_name}"
                     out.append(Resource("private-dns-zone", zone_symbol, "Microsoft.Network/privateDnsZones",
                                         zone_name, {"tags": _tags(spec)}))
                     out.append(Resource("private-dns-link", _symbol("dnsLink", zone.removeprefix("privatelink."), taken),
                                         "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
                                         _child_name(zone_name, link),
                                         {"parent": Ref(zone_symbol, "resource"), "childName": link,
-                                         "tags": _tags(spec), "virtualNetworkId": resource_id(network.id)}))
+                                         "tags": _tags(spec), "virtualNetworkId": network_id}))
             configs.append({"name": zone.replace(".", "-"), "properties": {"privateDnsZoneId": Ref(zones[zone])}})
         out.append(Resource("private-dns-zone-group", _symbol("pe", target + "DnsZoneGroup", taken),
                             "Microsoft.Network/privateEndpoints/privateDnsZoneGroups", _child_name(pe_name, "default"),
@@ -571,7 +593,7 @@ def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Res
     pe = spec.private_endpoints
     subnet = parse_resource_id(pe.subnet)
     network = parse_resource_id(pe.subnet.rsplit("/subnets/", 1)[0])
-    resources, connects = _private_endpoint_resources(spec, network, by_symbol)
+    resources, connects = _private_endpoint_resources(spec, network.name, resource_id(network.id), by_symbol)
     parameters = [Parameter("location", "string", "Required. The region of the endpoints: their virtual network's.")]
     parameters += [Parameter(param, "string", f"Required. The resource ID of the {_PE_WORDS[symbol]} the private "
                                               "endpoints connect to.") for symbol, param in connects.items()]
@@ -595,6 +617,80 @@ def _private_endpoints(spec: Spec, by_symbol: dict, taken: set[str]) -> list[Res
     return out
 
 
+NETWORK = "virtualNetwork"  # the symbol of the virtual network the spec creates
+NAT_GATEWAY = "natGateway"
+
+
+def subnet_id(subnet: str | CreatedSubnet) -> object:
+    """A subnet's ID: resourceId() of the parts of an ID the spec gives; for a subnet of the network the spec
+    creates, resourceId() of the network's name (a reference, so whatever uses the subnet waits for the network: ARM
+    dependsOn, implicit in Bicep) and the subnet's."""
+    if isinstance(subnet, CreatedSubnet):
+        return Call("resourceId", ("Microsoft.Network/virtualNetworks/subnets", Ref(NETWORK, "name"), subnet.name))
+    return resource_id(subnet)
+
+
+def _security_rules(spec: Spec, subnet: Subnet) -> list[dict]:
+    """The NSG rules of a subnet: those network_rules gives for Azure ML compute where computes run in it, none
+    (Azure's default rules) elsewhere."""
+    here = CreatedSubnet(subnet.name)
+    public_ips = [c.public_ip for c in spec.computes if isinstance(c, (ComputeCluster, ComputeInstance))
+                  and c.subnet == here]
+    serverless = spec.workspace.serverless
+    if serverless is not None and serverless.subnet == here:
+        # Learn (how-to-secure-training-vnet): the compute requirements "also apply to serverless compute"
+        public_ips.append(not serverless.no_public_ip)
+    if not public_ips:
+        return []
+    out = []
+    rules = network_rules.rules(spec.cloud, any(public_ips), spec.workspace.hbi)
+    for i, rule in enumerate(rules):
+        # a regional tag names the workspace's region: the template's location (Microsoft's quickstart
+        # machine-learning-end-to-end-secure writes 'Storage.${location}')
+        tag = Call("format", (rule.tag + ".{0}", LOCATION)) if rule.regional else rule.tag
+        inbound = rule.direction == "Inbound"
+        ports = {"destinationPortRange": rule.ports[0]} if len(rule.ports) == 1 else {
+            "destinationPortRanges": list(rule.ports)}
+        out.append({"name": rule.name, "properties": {
+            "description": rule.purpose, "protocol": rule.protocol, "access": "Allow", "direction": rule.direction,
+            "priority": network_rules.FIRST_PRIORITY + 10 * i,
+            "sourceAddressPrefix": tag if inbound else "VirtualNetwork", "sourcePortRange": "*",
+            "destinationAddressPrefix": "VirtualNetwork" if inbound else tag, **ports}})
+    return out
+
+
+def _network(spec: Spec) -> list[Resource]:
+    """The virtual network the spec creates: a network security group per subnet, a NAT gateway (with its public
+    IP) shared by the subnets that ask for one, and the network with its subnets as properties."""
+    net = spec.network
+    if net is None:
+        return []
+    out: list[Resource] = []
+    taken: set[str] = {NETWORK, NAT_GATEWAY, "natGatewayPublicIp", "location"}
+    if any(s.nat_gateway for s in net.subnets):
+        # Cloud Adoption Framework abbreviations: pip- (public IP), ng- (NAT gateway), nsg- (security group)
+        out.append(Resource("public-ip", "natGatewayPublicIp", "Microsoft.Network/publicIPAddresses",
+                            f"pip-ng-{net.name}"[:80], {"location": LOCATION, "tags": _tags(spec)}))
+        out.append(Resource("nat-gateway", NAT_GATEWAY, "Microsoft.Network/natGateways", f"ng-{net.name}"[:80], {
+            "location": LOCATION, "tags": _tags(spec), "publicIpAddresses": [{"id": Ref("natGatewayPublicIp")}]}))
+    subnets = []
+    for s in net.subnets:
+        nsg = _symbol("nsg", s.name, taken)
+        out.append(Resource("network-security-group", nsg, "Microsoft.Network/networkSecurityGroups",
+                            f"nsg-{net.name}-{s.name}"[:80].rstrip(".-"), {
+                                "location": LOCATION, "tags": _tags(spec), "securityRules": _security_rules(spec, s)}))
+        subnets.append({"name": s.name, "properties": {
+            "addressPrefix": s.prefix, "networkSecurityGroup": {"id": Ref(nsg)},
+            "natGateway": {"id": Ref(NAT_GATEWAY)} if s.nat_gateway else None,
+            # a private subnet: no implicit outbound internet (Learn, virtual-network/ip-services/default-outbound-
+            # access, recommends explicit outbound; how-to-secure-training-vnet does not recommend default outbound
+            # access for computes): outbound goes through the NAT gateway, else nowhere (rule R295)
+            "defaultOutboundAccess": False}})
+    out.append(Resource("virtual-network", NETWORK, "Microsoft.Network/virtualNetworks", net.name, {
+        "location": LOCATION, "tags": _tags(spec), "addressPrefixes": list(net.address_space), "subnets": subnets}))
+    return out
+
+
 def build(spec: Spec) -> Plan:
     resources: list[Resource] = []
 
@@ -603,6 +699,7 @@ def build(spec: Spec) -> Plan:
 
     for u in spec.workspace.identity.user_assigned:
         resources.append(_user_identity(spec, u))
+    resources.extend(_network(spec))
     if spec.storage is not None:
         add("storage", spec.storage, _storage)
     if spec.key_vault is not None:
@@ -636,7 +733,11 @@ def build(spec: Spec) -> Plan:
         resources.append(_datastore(spec, d, _symbol("datastore", d.name, taken), secrets))
     for i, ra in enumerate(spec.role_assignments):
         resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
-    if spec.private_endpoints is not None:
+    if spec.private_endpoints is not None and isinstance(spec.private_endpoints.subnet, CreatedSubnet):
+        # in the network the spec creates: beside it, in this template's group and region (no module needed)
+        resources.extend(_private_endpoint_resources(spec, spec.network.name, Ref(NETWORK), {
+            r.symbol: r for r in resources}, taken)[0])
+    elif spec.private_endpoints is not None:
         resources.extend(_private_endpoints(spec, {r.symbol: r for r in resources}, taken))
     resources.extend(_operations(spec, {r.symbol for r in resources if r.existing is None}, taken))
 

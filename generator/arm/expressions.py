@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
+from generator.expressions import (ScannerSkips, Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
                                    ResourceGroupId, ResourceGroupLocation, TenantId)
 
 
@@ -136,6 +136,8 @@ class ArmExpressions:
 
     def value(self, value):
         """A plan value as a JSON-ready ARM value: literals escaped, expressions in brackets."""
+        if isinstance(value, ScannerSkips):
+            return {"checkov": list(value.skips)}
         if isinstance(value, Ref) and value.attr == "name":
             return literal(self.by_symbol[value.symbol].name)  # names are known before deployment
         if isinstance(value, Expr):

@@ -8,14 +8,14 @@ import jinja2
 
 from generator.arm.render import header, make_environment
 from generator.errors import RenderError
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
+from generator.expressions import (ScannerSkips, Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
                                    ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
 # A property whose value is None is not set: the filter writes this marker and the line is dropped.
 _OMIT = "__amlgen_omit__"
-_OMIT_LINE = re.compile(rf"^[ ]*[A-Za-z_][A-Za-z0-9_]*: {_OMIT}\n", re.M)
+_OMIT_LINE = re.compile(rf"^[ ]*(?:[A-Za-z_][A-Za-z0-9_]*: )?{_OMIT}\n", re.M)  # a key's line, or a lone value's
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "$": "$"}
 
@@ -93,6 +93,8 @@ def value(v, indent: int = 0) -> str:
         return _OMIT
     if isinstance(v, Expr):
         return expression(v)
+    if isinstance(v, ScannerSkips):
+        return ("\n" + pad).join(f"// checkov:skip={_comment(s)}" for s in v.skips)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):

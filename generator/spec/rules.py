@@ -10,6 +10,8 @@ from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
 from generator.spec.defaults import (WORKSPACE_RULE_NAME, allow_list_only, isolation_mode, managed, primary_identity,
                                      private_endpoint_targets, registry_access, registry_premium_reason, registry_sku)
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
+from generator.spec import vnet
+from generator.spec.vnet import is_name as is_subnet_name
 
 WORKSPACE_TYPE = "Microsoft.MachineLearningServices/workspaces"
 from generator.spec.load import Document
@@ -192,7 +194,9 @@ def _check_private_endpoints(data: dict, report: _Report) -> None:
     if not isinstance(pe, dict):
         return
     subnet = parse_resource_id(pe["subnet"])
-    if subnet is None:
+    if is_subnet_name(pe["subnet"]):
+        pass  # a subnet of `network`, by name: _check_network
+    elif subnet is None:
         report.add(("privateEndpoints", "subnet"), "R202", f"'{pe['subnet']}' is not a resource ID; expected {ID_FORM}")
     elif subnet.type.lower() != "microsoft.network/virtualnetworks/subnets":
         report.add(("privateEndpoints", "subnet"), "R203",
@@ -543,7 +547,9 @@ def _check_compute_network(data: dict, report: _Report) -> None:
         path = ("computes", name)
         if "subnet" in c:
             ref = parse_resource_id(c["subnet"])
-            if ref is None or ref.type.lower() != "microsoft.network/virtualnetworks/subnets":
+            if is_subnet_name(c["subnet"]):
+                pass  # a subnet of `network`, by name: _check_network
+            elif ref is None or ref.type.lower() != "microsoft.network/virtualnetworks/subnets":
                 report.add(path + ("subnet",), "R203" if ref else "R202",
                            "expected the resource ID of a subnet (Microsoft.Network/virtualNetworks/subnets)")
             if managed:
@@ -715,6 +721,115 @@ def _check_feature_store_connections(data: dict, report: _Report) -> None:
                        "before features are materialized", WARNING)
 
 
+def _subnet_fields(data: dict):
+    """Every `subnet:` of the spec that may name a subnet of `network`: (path, value)."""
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if isinstance(c, dict) and c.get("type") in ("cluster", "instance") and isinstance(c.get("subnet"), str):
+            yield ("computes", name, "subnet"), c["subnet"]
+    pe = data.get("privateEndpoints")
+    if isinstance(pe, dict) and isinstance(pe.get("subnet"), str):
+        yield ("privateEndpoints", "subnet"), pe["subnet"]
+    sc = (data.get("workspace") or {}).get("serverlessCompute")
+    if isinstance(sc, dict) and isinstance(sc.get("subnet"), str):
+        yield ("workspace", "serverlessCompute", "subnet"), sc["subnet"]
+
+
+def _check_network_ranges(create: dict, report: _Report) -> None:
+    """Learn (virtual-network/virtual-networks-faq): the ranges Azure accepts, subnets of at least /29 inside the
+    address space, and "Subnet address spaces cannot overlap one another"."""
+    import ipaddress
+    base = ("network", "create")
+    space = create["addressSpace"]
+    ranges = [(base + ("addressSpace",), space)] if isinstance(space, str) else [
+        (base + ("addressSpace", i), s) for i, s in enumerate(space)]
+    spaces: list = []
+    for path, text in ranges:
+        problem = vnet.cidr_problem(text)
+        if problem:
+            report.add(path, "R290", f"{problem}; give the address space as <network address>/<prefix length>, "
+                                     "e.g. 10.40.0.0/16")
+            continue
+        net = ipaddress.IPv4Network(text)
+        for _, other in spaces:
+            if net.overlaps(other):
+                report.add(path, "R293", f"the address range {text} overlaps {other} of the same network; remove "
+                                         "one or make them disjoint")
+        spaces.append((path, net))
+    subnets: list = []
+    for name, s in sorted(create["subnets"].items()):
+        path = base + ("subnets", name, "prefix")
+        problem = vnet.cidr_problem(s["prefix"])
+        if problem:
+            report.add(path, "R290", f"{problem}; give the subnet as <network address>/<prefix length>")
+            continue
+        net = ipaddress.IPv4Network(s["prefix"])
+        if net.prefixlen > vnet.SMALLEST_SUBNET:
+            report.add(path, "R291", f"'{s['prefix']}' is a /{net.prefixlen}, but the smallest subnet Azure supports "
+                                     f"is a /{vnet.SMALLEST_SUBNET} (8 addresses, 5 of them reserved by Azure); use a "
+                                     "shorter prefix length")
+        if spaces and not any(net.subnet_of(space) for _, space in spaces):
+            report.add(path, "R292", f"{net} is not inside the network's address space "
+                                     f"({', '.join(str(space) for _, space in spaces)}); choose a range inside it or "
+                                     "widen addressSpace")
+        for other_name, other in subnets:
+            if net.overlaps(other):
+                report.add(path, "R293", f"{net} overlaps subnet '{other_name}' ({other}); subnets of a network "
+                                         "cannot share addresses: choose a disjoint range")
+        subnets.append((name, net))
+
+
+def _check_network(data: dict, report: _Report) -> None:
+    net = data.get("network")
+    if isinstance(net, dict) and "existing" in net:
+        ref = parse_resource_id(net["existing"])
+        if ref is None:
+            report.add(("network", "existing"), "R202", f"'{net['existing']}' is not a resource ID; expected {ID_FORM}")
+        elif ref.type.lower() != "microsoft.network/virtualnetworks":
+            report.add(("network", "existing"), "R203", f"this ID names a {ref.type}, but a virtual network "
+                                                        "(Microsoft.Network/virtualNetworks) is expected")
+    create = vnet.created(data)
+    if create is not None:
+        _check_network_ranges(create, report)
+    subnets = vnet.created_subnets(data)
+    for path, value in _subnet_fields(data):
+        if not is_subnet_name(value):
+            continue
+        if create is None and vnet.existing_network(data) is None:
+            report.add(path, "R294", f"'{value}' names a subnet, but the spec has no `network` whose subnets it could "
+                                     "name; give the subnet's resource ID, or declare network.create (or "
+                                     "network.existing: <virtual network ID>)")
+        elif create is not None and value not in subnets:
+            report.add(path, "R294", f"network.create declares no subnet '{value}' (declared: "
+                                     f"{', '.join(sorted(subnets))}); name one of them or declare it")
+    if create is None:
+        return
+    ws = data.get("workspace") or {}
+    # no public IP on nodes of a closed workspace (model.build); a managed network refuses subnets (R212)
+    if ws.get("publicNetworkAccess") == "Disabled" and not managed(data):
+        for name, c in sorted((data.get("computes") or {}).items()):
+            subnet = c.get("subnet") if c.get("type") in ("cluster", "instance") else None
+            if subnet in subnets and not subnets[subnet].get("natGateway", False):
+                report.add(("computes", name, "subnet"), "R295",
+                           f"the workspace is closed, so '{name}' gets no public IP, and subnet '{subnet}' has no NAT "
+                           "gateway: the nodes would have no outbound path to Azure ML, Batch and Storage (amlgen's "
+                           f"subnets have no default outbound access); set natGateway: true on subnet '{subnet}'")
+    sc = ws.get("serverlessCompute")
+    if isinstance(sc, dict) and sc.get("subnet") in subnets and not subnets[sc["subnet"]].get("natGateway", False) \
+            and sc.get("noPublicIp", ws.get("publicNetworkAccess") == "Disabled"):
+        report.add(("workspace", "serverlessCompute", "subnet"), "R295",
+                   f"serverless nodes get no public IP (noPublicIp), and subnet '{sc['subnet']}' has no NAT gateway: "
+                   "they would have no outbound path (amlgen's subnets have no default outbound access); set "
+                   f"natGateway: true on subnet '{sc['subnet']}'")
+    pe = data.get("privateEndpoints")
+    if isinstance(pe, dict) and pe.get("subnet") in subnets:
+        for key in ("resourceGroup", "location"):
+            if key in pe:
+                report.add(("privateEndpoints", key), "R296",
+                           f"the endpoints go into subnet '{pe['subnet']}' of the network this spec creates, so they "
+                           f"deploy beside it, in the deployment's resource group and region; remove '{key}'",
+                           key=True)
+
+
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
@@ -748,4 +863,5 @@ def check(doc: Document) -> list[Finding]:
     _check_workspace_outbound_rule(doc.data, report)
     _check_project_settings(doc.data, report)
     _check_feature_store_connections(doc.data, report)
+    _check_network(doc.data, report)
     return report.findings

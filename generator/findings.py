@@ -140,6 +140,15 @@ RULES: dict[str, Rule] = {
                  "with the feature store)", WARNING),
     "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
                  _learn("key-vault/general/soft-delete-overview"), WARNING),
+    "L011": Rule("Two specs' generated paths collide: a file of one is a folder of the other, or two paths differ "
+                 "only in case (one path on Windows and macOS).", "README.md (out/ mirrors the spec folders)"),
+    "L012": Rule("Two specs of one run have the same name (ignoring case, as Azure compares resource names) and "
+                 "the same nameSeed: they would derive the same global names and deployment name.",
+                 _learn("azure-resource-manager/management/resource-name-rules") + " (resource names are "
+                 "case-insensitive; always compare them case-insensitively)"),
+    "L013": Rule("Something on disk is in the way of a generated file: a symbolic link below the output folder "
+                 "(amlgen never writes through one), a file where a folder must be, or a folder where a file goes.",
+                 "README.md (out/ mirrors the spec folders)"),
 }
 
 

@@ -169,6 +169,8 @@ def obstacles(files, out_dir: Path) -> list[tuple[str, str]]:
         for i in range(1, len(parts) + 1):
             path = "/".join(parts[:i])
             if path in checked:
+                if path in problems:
+                    break  # reported once, for the shortest path in the way
                 continue
             checked.add(path)
             try:
@@ -291,8 +293,12 @@ def _make_folders(folder: Path, out_dir: Path, created: list[Path]) -> None:
         try:
             os.mkdir(step)
             created.append(step)
-        except FileExistsError:
-            if not stat.S_ISDIR(os.lstat(step).st_mode):  # a file or a link in the way: obstacles() says which
+        except FileExistsError as exc:
+            try:
+                mode = os.lstat(step).st_mode
+            except OSError:
+                raise exc from None
+            if not stat.S_ISDIR(mode):  # a file or a link in the way (obstacles() names it before any write)
                 raise NotADirectoryError(errno.ENOTDIR, "not a folder (or a symbolic link)", str(step)) from None
 
 

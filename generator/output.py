@@ -235,6 +235,9 @@ def _stage(path: Path, data: bytes, mode: int) -> Path:
     return tmp
 
 
+_LINK_NOFOLLOW = {"follow_symlinks": False} if os.link in os.supports_follow_symlinks else {}
+
+
 def _backup(path: Path) -> Path | bytes | None:
     """What puts the file at `path` back after a failed run: a second name for it (a hard link: no copy, no
     disk space), or where the file system has no hard links, its bytes; None when there is no file yet."""
@@ -243,11 +246,11 @@ def _backup(path: Path) -> Path | bytes | None:
     for _ in range(100):
         backup = _sibling(path, "bak")
         try:
-            os.link(path, backup, follow_symlinks=False)
+            os.link(path, backup, **_LINK_NOFOLLOW)
             return backup
         except FileExistsError:
             continue
-        except OSError:
+        except (OSError, NotImplementedError):
             break
     data = _read_bytes(path)
     if data is None:

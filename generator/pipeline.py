@@ -136,12 +136,15 @@ def check_names(checked: list[Checked]) -> list[Finding]:
             inherited = "" if file == doc.file else f" (set in {file})"
             if inherited:
                 line = column = 0
-            same_seed = "" if existing or other_existing else " and the same nameSeed"
+            if existing or other_existing:
+                clash, fix = "", "rename one"
+            else:
+                clash, fix = (" and derive the same storage, key vault and registry names",
+                              "rename one, or give one another nameSeed")
             found.append(Finding(doc.file, line, column, "L012", "name",
                                  f"'{name}'{inherited} is the name of {display(other.spec_file.path)} too "
-                                 f"('{other_name}'; Azure compares names ignoring case){same_seed}: both would "
-                                 f"deploy as '{naming.deployment_name(name)}' and derive the same storage, key "
-                                 "vault and registry names; rename one, or give one another nameSeed"))
+                                 f"('{other_name}'; Azure compares names ignoring case): both would deploy as "
+                                 f"'{naming.deployment_name(name)}'{clash}; {fix}"))
     return found
 
 

@@ -15,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES, run_cli, tree
+from conftest import EXAMPLES, run_cli, tree, write_file as _write
 from generator import config, pipeline
 from generator.spec import load
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -187,18 +181,11 @@ def two_generated(repo) -> Path:
     return repo
 
 
-def test_prune_keeps_the_output_of_a_spec_with_a_syntax_error(two_generated):
-    repo = two_generated
-    before = tree(repo / "out")
+def _syntax_error(repo, monkeypatch):
     _write(repo / "specs" / "b.yaml", "name: [ws-b\n")
-    result = run_cli("generate", "--prune", cwd=repo)
-    assert result.returncode == 1 and "L001" in result.stderr, result.stderr
-    assert tree(repo / "out") == before
 
 
-def test_prune_keeps_the_output_of_a_spec_that_cannot_be_read(two_generated, monkeypatch, run_main):
-    repo = two_generated
-    before = tree(repo / "out")
+def _read_error(repo, monkeypatch):
     real = Path.read_bytes
 
     def unreadable(self):
@@ -207,24 +194,31 @@ def test_prune_keeps_the_output_of_a_spec_that_cannot_be_read(two_generated, mon
         return real(self)
 
     monkeypatch.setattr(Path, "read_bytes", unreadable)
-    result = run_main("generate", "--prune", cwd=repo)
-    assert result.code == 1 and "specs/b.yaml: L006" in result.err, result.err
-    assert tree(repo / "out") == before
 
 
-def test_prune_refuses_while_a_spec_file_on_disk_was_not_read(two_generated, monkeypatch, run_main):
-    repo = two_generated
-    before = tree(repo / "out")
+def _skipped_silently(repo, monkeypatch):  # as an unreadable spec in a folder once was
     real = config.discover
 
-    def skips_b(targets, cfg):  # a spec skipped without a finding, as an unreadable one once was
+    def skips_b(targets, cfg):
         files, empty = real(targets, cfg)
         return [f for f in files if f.path.name != "b.yaml"], empty
 
     monkeypatch.setattr(config, "discover", skips_b)
+
+
+@pytest.mark.parametrize("break_b, says", [
+    (_syntax_error, "specs/b.yaml:1:7: L001"),
+    (_read_error, "specs/b.yaml: L006 cannot read the file: Permission denied"),
+    (_skipped_silently, "specs/b.yaml: this spec file was not read in this run"),
+])
+def test_prune_keeps_the_output_of_a_spec_that_was_not_read(two_generated, monkeypatch, run_main, break_b, says):
+    repo = two_generated
+    (repo / "specs" / "a.yaml").unlink()  # out/a is stale: a clean run would prune it
+    before = tree(repo / "out")
+    break_b(repo, monkeypatch)
     result = run_main("generate", "--prune", cwd=repo)
     assert result.code == 1, result.err
-    assert "specs/b.yaml: this spec file was not read in this run" in result.err
+    assert says in result.err, result.err
     assert tree(repo / "out") == before
 
 

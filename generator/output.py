@@ -238,9 +238,9 @@ def _stage(path: Path, data: bytes, mode: int) -> Path:
 _LINK_NOFOLLOW = {"follow_symlinks": False} if os.link in os.supports_follow_symlinks else {}
 
 
-def _backup(path: Path) -> Path | bytes | None:
+def _backup(path: Path) -> Path | tuple[bytes, int] | None:
     """What puts the file at `path` back after a failed run: a second name for it (a hard link: no copy, no
-    disk space), or where the file system has no hard links, its bytes; None when there is no file yet."""
+    disk space), or where the file system has no hard links, its bytes and mode; None when there is no file."""
     if not os.path.lexists(path):
         return None
     for _ in range(100):
@@ -255,22 +255,22 @@ def _backup(path: Path) -> Path | bytes | None:
     data = _read_bytes(path)
     if data is None:
         raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
-    return data
+    return data, os.lstat(path).st_mode & 0o777
 
 
-def _restore(target: Path, backup: Path | bytes | None) -> OSError | None:
+def _restore(target: Path, backup: Path | tuple[bytes, int] | None) -> OSError | None:
     if backup is None:
         return _quietly(os.unlink, target)
-    if isinstance(backup, bytes):
+    if isinstance(backup, tuple):
         try:
-            os.replace(_stage(target, backup, _umask_mode()), target)
+            os.replace(_stage(target, *backup), target)
         except OSError as exc:
             return exc
         return None
     return _quietly(os.replace, backup, target)
 
 
-def _discard(backup: Path | bytes | None) -> None:
+def _discard(backup: Path | tuple[bytes, int] | None) -> None:
     if isinstance(backup, Path):
         _quietly(os.unlink, backup)
 
@@ -312,8 +312,8 @@ class _Transaction:
     out_dir: Path
     created: list[Path] = field(default_factory=list)  # folders made, in order
     staged: dict[Path, Path] = field(default_factory=dict)  # target -> staged copy not yet moved into place
-    replaced: list[tuple[Path, Path | bytes | None]] = field(default_factory=list)  # target, backup (None: new)
-    deleted: list[tuple[Path, Path | bytes]] = field(default_factory=list)  # target, backup
+    replaced: list[tuple[Path, Path | tuple | None]] = field(default_factory=list)  # target, backup (None: new)
+    deleted: list[tuple[Path, Path | tuple]] = field(default_factory=list)  # target, backup
 
     def rollback(self) -> list[str]:
         """Put everything back; returns the paths that could not be restored."""

@@ -153,6 +153,29 @@ def test_a_name_taken_while_creating_a_folder_is_one_line_and_exit_1(generated_r
     assert "File exists" in result.err
 
 
+def test_without_hard_links_the_old_files_are_put_back_from_memory(generated_repo, monkeypatch, run_main):
+    repo, before = generated_repo
+    _fail_on(monkeypatch, "link", PermissionError(errno.EPERM, "Operation not permitted"), lambda args, n: True)
+    _fail_on(monkeypatch, "replace", OSError(errno.EIO, "Input/output error"),
+             lambda args, n: str(args[1]).endswith(os.path.join("b", "main.json")))
+    result = run_main("generate", cwd=repo)
+    _assert_unchanged(repo, before, result)
+    assert "cannot write out/b/main.json: Input/output error" in result.err
+
+
+def test_a_failed_delete_while_pruning_puts_back_what_was_deleted(generated_repo, monkeypatch, run_main):
+    repo, _ = generated_repo
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        (repo / "specs" / name).unlink()
+    _write(repo / "specs" / "d.yaml", "name: ws-d\n")
+    before = _everything(repo / "out")
+    _fail_on(monkeypatch, "unlink", PermissionError(errno.EACCES, "Permission denied"),
+             lambda args, n: str(args[0]).endswith(os.path.join("b", "main.bicep")))
+    result = run_main("generate", "--prune", cwd=repo)
+    _assert_unchanged(repo, before, result)
+    assert "amlgen: cannot delete out/b/main.bicep: Permission denied" in result.err
+
+
 def test_an_interrupted_write_is_rolled_back_too(generated_repo, monkeypatch, run_main):
     repo, before = generated_repo
     _fail_on(monkeypatch, "replace", KeyboardInterrupt(), lambda args, n: n == 7)

@@ -97,6 +97,8 @@ def generate(paths, out, check, prune, fmt):
     """
     cfg, spec_files, empty = _collect(paths, out)
     result = pipeline.generate(spec_files, empty, pipeline.ReadmeOptions.of(cfg))
+    if result.ok:  # a symbolic link or a file in the way below the output folder: nothing is written (nor read)
+        result.findings += pipeline.output_findings(result.files, cfg.output)
     if result.findings:
         _emit_findings(result.findings, fmt, sys.stderr)
     if not result.ok:
@@ -120,17 +122,25 @@ def generate(paths, out, check, prune, fmt):
         click.echo(f"{shown}/ is stale: {len(comparison.changed)} changed, {len(comparison.missing)} missing, "
                    f"{len(comparison.stale)} stale file(s); run `amlgen generate` and commit the result", err=True)
         sys.exit(1)
-    written = output.write_all(result.files, cfg.output)
+    delete = comparison.stale if prune else []
+    if delete:
+        # Prune deletes only what no spec generates: never while a spec file that may own the files is unread.
+        unread = pipeline.unread_specs(result, delete, {*cfg.spec_roots, *(f.root for f in spec_files)})
+        if unread:
+            for spec in unread:
+                click.echo(f"{config.display(spec)}: this spec file was not read in this run, and --prune would "
+                           f"delete its generated files; read it (fix it, or pass its folder) or remove it",
+                           err=True)
+            click.echo("nothing written: --prune refused", err=True)
+            sys.exit(1)
+    written = output.apply(result.files, cfg.output, delete, shown)
     for rel in written:
         click.echo(f"wrote {shown}/{rel}", err=True)
-    if comparison.stale:
-        if prune:
-            output.prune(comparison.stale, cfg.output)
-            for rel in comparison.stale:
-                click.echo(f"deleted {shown}/{rel}", err=True)
-        else:
-            for rel in comparison.stale:
-                click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
+    for rel in delete:
+        click.echo(f"deleted {shown}/{rel}", err=True)
+    if comparison.stale and not prune:
+        for rel in comparison.stale:
+            click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
     click.echo(f"{len(result.checked)} spec(s), {len(written)} file(s) changed, "
                f"{len(result.files) - len(written)} unchanged in {shown}/", err=True)
 

@@ -33,3 +33,7 @@ class DriftError(AmlgenError):
 
 class DeployError(AmlgenError):
     """A deployment, what-if or preflight validation failed, or Azure could not be reached."""
+
+
+class WriteError(AmlgenError):
+    """Writing the output folder failed (a read-only file, a full disk, a name in the way); nothing was changed."""

@@ -158,6 +158,15 @@ RULES: dict[str, Rule] = {
     "R296": Rule("privateEndpoints.resourceGroup or .location is set for a subnet of the network the spec creates, "
                  "whose endpoints deploy beside it.",
                  _learn("private-link/private-endpoint-overview#private-endpoint-properties")),
+    "L011": Rule("Two specs' generated paths collide: a file of one is a folder of the other, or two paths differ "
+                 "only in case (one path on Windows and macOS).", "README.md (out/ mirrors the spec folders)"),
+    "L012": Rule("Two specs of one run have the same name (ignoring case, as Azure compares resource names) and "
+                 "the same nameSeed: they would derive the same global names and deployment name.",
+                 _learn("azure-resource-manager/management/resource-name-rules") + " (resource names are "
+                 "case-insensitive; always compare them case-insensitively)"),
+    "L013": Rule("Something on disk is in the way of a generated file: a symbolic link below the output folder "
+                 "(amlgen never writes through one), a file where a folder must be, or a folder where a file goes.",
+                 "README.md (out/ mirrors the spec folders)"),
 }
 
 

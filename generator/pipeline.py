@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import model, plan, report
+from generator import model, naming, output, plan, report
 from generator.arm import render as arm_render
 from generator.bicep import render as bicep_render
-from generator.config import SpecFile, display
+from generator.config import SPEC_SUFFIXES, SpecFile, display
 from generator.findings import ERROR, Finding, has_errors
 from generator.spec import extends, load, rules, schema
 
@@ -90,9 +91,85 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
                 spec = None
         result.findings.extend(found)
         (result.bases if base else result.checked).append(Checked(sf, doc, spec))
+    result.findings += check_output_paths({f"{c.spec_file.out_folder.as_posix()}/{name}": display(c.spec_file.path)
+                                           for c in result.checked if c.document is not None
+                                           for name in output.OWNED_NAMES})
+    result.findings += check_names(result.checked)
     # A base shared by several specs (or read itself too) would report the same finding once for each.
     result.findings = list(dict.fromkeys(result.findings))
     return result
+
+
+def check_output_paths(owners: dict[str, str]) -> list[Finding]:
+    """L011 on each spec file whose generated paths collide with another's (output.collisions): `validate`
+    checks the files every spec may generate, `generate` the files it does generate."""
+    return [Finding(owner, 0, 0, "L011", "", f"its output collides with that of {other}: {what}; rename one of "
+                                             "the two spec files")
+            for owner, other, what in output.collisions(owners)]
+
+
+def _deploys_into_existing_workspace(data: dict) -> bool:
+    """A spec that only adds to a workspace it does not create derives no names: its nameSeed tells nothing apart."""
+    ws = data.get("workspace")
+    return isinstance(ws, dict) and "existing" in ws
+
+
+def check_names(checked: list[Checked]) -> list[Finding]:
+    """L012 on each of two specs of one run with the same name (ignoring case, as Azure compares resource
+    names) and the same nameSeed: they derive the same globally unique names and the same deployment name.
+    Bases are not specs; a spec that adds to an existing workspace clashes on its name alone."""
+    named = []
+    for c in checked:
+        data = c.document.data if c.document is not None else None
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            seed = data.get("nameSeed")
+            named.append((c, data["name"], "" if seed is None else str(seed), _deploys_into_existing_workspace(data)))
+    found = []
+    for c, name, seed, existing in named:
+        for other, other_name, other_seed, other_existing in named:
+            if other is c or name.casefold() != other_name.casefold():
+                continue
+            if seed != other_seed and not (existing or other_existing):
+                continue
+            doc = c.document
+            file, line, column = doc.where(("name",))
+            inherited = "" if file == doc.file else f" (set in {file})"
+            if inherited:
+                line = column = 0
+            if existing or other_existing:
+                clash, fix = "", "rename one"
+            else:
+                clash, fix = (" and derive the same storage, key vault and registry names",
+                              "rename one, or give one another nameSeed")
+            found.append(Finding(doc.file, line, column, "L012", "name",
+                                 f"'{name}'{inherited} is the name of {display(other.spec_file.path)} too "
+                                 f"('{other_name}'; Azure compares names ignoring case): both would deploy as "
+                                 f"'{naming.deployment_name(name)}'{clash}; {fix}"))
+    return found
+
+
+def output_findings(files, out_dir: Path) -> list[Finding]:
+    """L013 for each thing on disk in the way of writing `files` below `out_dir` (output.obstacles): a symbolic
+    link, a file where a folder must be, a folder where a file goes. Nothing is written while one is there."""
+    return [Finding(display(out_dir / rel), 0, 0, "L013", "", problem)
+            for rel, problem in output.obstacles(files, out_dir)]
+
+
+def unread_specs(result: Result, stale: list[str], roots) -> list[Path]:
+    """Spec files that exist in a spec folder, whose output folder holds some of the `stale` files, but that this
+    run did not read (skipped, unreadable, removed from the run): pruning would delete their output."""
+    read = {c.spec_file.path for c in result.checked + result.bases}
+    found = set()
+    for rel in stale:
+        parts = rel.split("/")[:-1]
+        candidates = [parts] + ([parts[:-1]] if len(parts) > 1 and parts[-1] == output.MODULES else [])
+        for folder in candidates:
+            for root in roots:
+                for suffix in SPEC_SUFFIXES:
+                    spec = Path(root, *folder).with_name(folder[-1] + suffix) if folder else None
+                    if spec is not None and os.path.lexists(spec) and spec not in read:
+                        found.add(spec)
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -137,8 +214,13 @@ def generate(spec_files: list[SpecFile], empty_folders: list[Path] = (),
     result = validate(spec_files, empty_folders)
     if not result.ok:
         return result
+    owners = {}
     for item in result.checked:
         folder = item.spec_file.out_folder.as_posix()
         for name, text in render_spec(item.spec, folder, readme).items():
             result.files[f"{folder}/{name}"] = text
+            owners[f"{folder}/{name}"] = display(item.spec_file.path)
+    result.findings += check_output_paths(owners)  # nothing is written when two specs' files collide
+    if not result.ok:
+        result.files = {}
     return result

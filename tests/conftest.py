@@ -74,3 +74,10 @@ def generated(tmp_path_factory) -> Path:
     result = run_cli("generate", "-o", str(target))
     assert result.returncode == 0, result.stderr
     return target
+
+
+def write_file(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

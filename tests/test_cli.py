@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, tree
+from conftest import ROOT, run_cli, tree, write_file as _write
 
 GOOD = "name: {name}\n"
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -140,6 +140,22 @@ RULES: dict[str, Rule] = {
                  "with the feature store)", WARNING),
     "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
                  _learn("key-vault/general/soft-delete-overview"), WARNING),
+    "R270": Rule("A spec that adds to an existing workspace (workspace.existing) sets something that belongs to the "
+                 "workspace's owner: its dependents, identity, encryption, private endpoints, network or other "
+                 "settings, or a role on one of its dependents.",
+                 _learn("machine-learning/concept-workspace#associated-resources")),
+    "R271": Rule("A check that depends on the existing workspace's own settings (public network access, managed "
+                 "network, region) cannot run offline: `amlgen what-if` and `deploy` read the workspace and run it.",
+                 _learn("machine-learning/how-to-managed-network#limitations"), WARNING),
+    "R272": Rule("Outbound rules added to an existing workspace are refused: the REST specs and Learn do not say "
+                 "whether the owner's next workspace PUT (its managedNetwork.outboundRules) keeps rules created as "
+                 "workspaces/outboundRules child resources.",
+                 "https://github.com/Azure/azure-rest-api-specs/blob/main/specification/machinelearningservices/"
+                 "resource-manager/Microsoft.MachineLearningServices/stable/2025-09-01/workspaceRP.json "
+                 "(Workspaces_CreateOrUpdate, ManagedNetworkSettingsRule_CreateOrUpdate)"),
+    "R273": Rule("The existing workspace, read from Azure before a what-if or deployment, contradicts the spec "
+                 "(its region differs from the spec's location).",
+                 _learn("machine-learning/how-to-create-attach-compute-cluster")),
 }
 
 

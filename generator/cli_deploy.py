@@ -74,6 +74,16 @@ def _existing_placement(spec, resource_group: str | None, label: str) -> tuple[s
     return ref.subscription, ref.resource_group
 
 
+def _no_complete_mode_in_a_shared_group(jobs: list[_Job], complete: bool) -> None:
+    """Complete mode deletes what the template does not name: in the resource group of a workspace the spec only
+    adds to, that is the workspace itself and everything its owner deployed there."""
+    for job in jobs:
+        if complete and job.adds_to is not None:
+            raise UsageError(f"--complete with {job.target.label}: it adds to an existing workspace, and complete "
+                             f"mode would delete everything else in {job.target.resource_group}, the workspace "
+                             "among them; deploy it without --complete")
+
+
 def _subscription_for(jobs: list[_Job], subscription: str | None) -> str:
     """-s, or the subscription of the existing workspace the specs add to; a different -s is a usage error."""
     for job in jobs:
@@ -301,6 +311,7 @@ def what_if_command(paths, subscription, resource_group, attach_computes, out, f
     """
     jobs, spec_cloud = _targets(paths, out, resource_group, from_output, attach=attach_computes)
     subscription = _subscription_for(jobs, subscription)
+    _no_complete_mode_in_a_shared_group(jobs, complete)
     _one_spec_per_group_in_complete_mode(jobs, complete)
     printer = _Printer(len(jobs) > 1)
     conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
@@ -347,6 +358,7 @@ def deploy_command(paths, subscription, resource_group, attach_computes, out, fr
         raise UsageError("no terminal to confirm on: pass --yes to deploy without a prompt")
     jobs, spec_cloud = _targets(paths, out, resource_group, from_output, location, attach=attach_computes)
     subscription = _subscription_for(jobs, subscription)
+    _no_complete_mode_in_a_shared_group(jobs, complete)
     _one_spec_per_group_in_complete_mode(jobs, complete)
     many = len(jobs) > 1
     printer = _Printer(many)

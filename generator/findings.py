@@ -153,9 +153,11 @@ RULES: dict[str, Rule] = {
                  "https://github.com/Azure/azure-rest-api-specs/blob/main/specification/machinelearningservices/"
                  "resource-manager/Microsoft.MachineLearningServices/stable/2025-09-01/workspaceRP.json "
                  "(Workspaces_CreateOrUpdate, ManagedNetworkSettingsRule_CreateOrUpdate)"),
-    "R273": Rule("The existing workspace, read from Azure before a what-if or deployment, contradicts the spec "
-                 "(its region differs from the spec's location).",
-                 _learn("machine-learning/how-to-create-attach-compute-cluster")),
+    "R273": Rule("The existing workspace, read from Azure before a what-if or deployment, contradicts the spec: "
+                 "compute instances (or any compute, with private endpoints) in another region than the workspace's "
+                 "(clusters elsewhere are a preview: a warning), or identity-based datastores without a "
+                 "system-assigned workspace identity.",
+                 _learn("machine-learning/how-to-create-attach-compute-cluster#limitations"), "error, warning"),
 }
 
 

@@ -34,7 +34,7 @@ def _team_doc(text: str | None = None) -> load.Document:
     from generator.spec import extends
 
     path = REPO / TEAM
-    doc, found = (load.load_file(path, TEAM) if text is None else load.load_text(text, TEAM))
+    doc, found = (load.load_file(path, TEAM) if text is None else load.parse_text(text, TEAM))
     assert not found
     doc, more = extends.resolve(doc, path, display)
     assert not more
@@ -76,8 +76,15 @@ def test_live_checks_find_what_the_workspace_settings_forbid():
     assert [(f.rule, f.path) for f in closed] == [("R212", "computes.churn-train")]
     assert closed[0].message.startswith("churn-prod as it is in Azure: the workspace is closed")
     assert closed[0].file == "examples/team-additions/churn-modelling.yaml"  # located in the team's spec
-    elsewhere = rules.check_live(doc, _workspace(location="North Europe"))
-    assert [f.rule for f in elsewhere] == ["R273"] and "is in North Europe" in elsewhere[0].message
+    elsewhere = rules.check_live(doc, _workspace(location="North Europe"))  # a cluster: a preview, a warning
+    assert [(f.rule, f.severity) for f in elsewhere] == [("R273", "warning")]
+    assert "is in North Europe" in elsewhere[0].message
+    private = _workspace(location="North Europe")
+    private["properties"]["privateEndpointConnections"] = [{"id": "pe"}]
+    assert [(f.rule, f.severity) for f in rules.check_live(doc, private)] == [("R273", "error")]
+    instance = _team_doc((REPO / TEAM).read_text().replace("type: cluster", "type: instance"))
+    assert "compute instances (churn-train) must be in the workspace's region" in \
+        rules.check_live(instance, _workspace(location="North Europe"))[0].message
     no_msi = rules.check_live(doc, _workspace(identity="UserAssigned"))
     assert [(f.rule, f.path) for f in no_msi] == [("R273", "datastores.churn_features")]
 
@@ -232,3 +239,24 @@ def test_checkov_finds_nothing_failed_in_the_team_templates():
             report = json.loads(result.stdout)
             report = report[0] if isinstance(report, list) else report
             assert report.get("summary", report).get("failed", 0) == 0
+
+
+def test_complete_mode_is_refused_for_a_spec_that_adds_to_a_workspace(amlgen, standin):
+    """Complete mode would delete everything else in the workspace's group, the workspace among them."""
+    standin.server.add_workspace(WS_SUB, WS_RG, WS_NAME)
+    done = amlgen("deploy", TEAM, *amlgen.azure, "--yes", "--complete")
+    assert done.code == 2 and "the workspace among them" in done.err
+    assert standin.server.requests == []
+
+
+def test_a_team_base_carries_the_workspace_and_an_owner_key_in_it_is_located_there(tmp_path):
+    from generator import pipeline
+    from generator.config import SpecFile
+
+    ws_id = f"/subscriptions/{WS_SUB}/resourceGroups/{WS_RG}/providers/Microsoft.MachineLearningServices/workspaces/x1"
+    (tmp_path / "base.yaml").write_text(f"base: true\nworkspace:\n  existing: {ws_id}\nkeyVault:\n  sku: standard\n")
+    (tmp_path / "team.yaml").write_text("extends: base.yaml\nname: team-a\n")
+    result = pipeline.validate([SpecFile(tmp_path / "team.yaml", tmp_path)])
+    [finding] = [f for f in result.findings if f.rule == "R270"]
+    assert finding.file.endswith("base.yaml") and (finding.line, finding.column) == (4, 1)
+    assert "key vault is fixed when the workspace is created, by its owner" in finding.message

@@ -738,7 +738,8 @@ _OWNER_WORKSPACE_KEYS = {
 _TEAM_WORKSPACE_KEYS = ("existing", "outboundRules")
 _CHECKS_NEEDING_THE_WORKSPACE = (
     "whether its computes need a subnet (a closed workspace without a managed network), may not have one or be "
-    "Kubernetes (a managed network), and get a public IP")
+    "Kubernetes (a managed network) and get a public IP, whether its region is the spec's location, and whether "
+    "identity-based datastores can read data with its system-assigned identity")
 
 
 def is_existing_workspace(data: dict) -> bool:
@@ -807,11 +808,13 @@ def _check_needs_the_workspace(data: dict, report: _Report) -> None:
     `amlgen what-if` / `deploy` read the workspace and run the checks (check_live)."""
     computes = sorted(n for n, c in (data.get("computes") or {}).items() if c.get("type") in
                       ("cluster", "instance", "kubernetes"))
-    if computes:
+    datastores = sorted(n for n, d in (data.get("datastores") or {}).items() if d.get("credentials", "none") == "none")
+    if computes or datastores:
+        what = "; ".join(part for part in (f"computes {', '.join(computes)}" if computes else "",
+                                           f"datastores {', '.join(datastores)}" if datastores else "") if part)
         report.add(("workspace", "existing"), "R271",
-                   f"amlgen cannot see the existing workspace offline, so {_CHECKS_NEEDING_THE_WORKSPACE} (computes "
-                   f"{', '.join(computes)}) is checked only by `amlgen what-if` and `amlgen deploy`, which read the "
-                   "workspace first", WARNING)
+                   f"amlgen cannot see the existing workspace offline, so {_CHECKS_NEEDING_THE_WORKSPACE} ({what}) "
+                   "is checked only by `amlgen what-if` and `amlgen deploy`, which read the workspace first", WARNING)
 
 
 def _check_existing(data: dict, report: _Report) -> None:
@@ -848,9 +851,21 @@ def check_live(doc: Document, workspace: dict) -> list[Finding]:
     _check_managed_network_computes(data, report)
     where = workspace.get("location")
     if where and doc.data.get("location") and doc.data["location"].lower() != where.replace(" ", "").lower():
-        report.add(("location",), "R273", f"the workspace is in {where}, but location says {doc.data['location']}: "
-                                          "its computes must be in its region; remove location (amlgen deploy then "
-                                          "takes the workspace's) or correct it")
+        # Learn (how-to-create-attach-compute-cluster, Limitations): "Compute clusters can be created in a different
+        # region than your workspace. This functionality is in preview, and is only available for compute clusters,
+        # not compute instances. This preview isn't available if you're using a private endpoint-enabled workspace."
+        instances = sorted(n for n, c in (doc.data.get("computes") or {}).items() if c.get("type") == "instance")
+        private = bool((workspace.get("properties") or {}).get("privateEndpointConnections"))
+        fix = "remove location (amlgen deploy then takes the workspace's region) or correct it"
+        if instances or private:
+            why = (f"compute instances ({', '.join(instances)}) must be in the workspace's region" if instances else
+                   "a workspace with private endpoints takes computes only in its own region")
+            report.add(("location",), "R273", f"the workspace is in {where}, but location says "
+                                              f"{doc.data['location']}: {why}; {fix}")
+        elif any(c.get("type") == "cluster" for c in (doc.data.get("computes") or {}).values()):
+            report.add(("location",), "R273", f"the workspace is in {where}, but location says "
+                                              f"{doc.data['location']}: compute clusters in another region are a "
+                                              "preview, with more latency and data transfer costs; " + fix, WARNING)
     identity = ((workspace.get("identity") or {}).get("type") or "").replace(" ", "")
     for ds_name, d in sorted((doc.data.get("datastores") or {}).items()):
         if d.get("credentials", "none") == "none" and identity and not identity.lower().startswith("systemassigned"):

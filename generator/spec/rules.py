@@ -769,6 +769,11 @@ def _check_owner_keys(data: dict, report: _Report) -> None:
         why = _OWNER_WORKSPACE_KEYS.get(key, "it is a setting of the workspace itself, which belongs to its owner")
         report.add(("workspace", key), "R270", f"'{key}' belongs to the existing workspace's owner: {why}; remove it "
                                                f"here ({fix})", key=True)
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if c.get("identity") not in (None, "SystemAssigned", "None"):
+            report.add(("computes", name, "identity"), "R270",
+                       f"'{c['identity']}' would be one of the workspace's user-assigned identities "
+                       "(workspace.identity), which belong to its owner; use identity: SystemAssigned or None")
     for i, ra in enumerate(data.get("roleAssignments") or []):
         scope = ra.get("scope", "workspace")
         if scope not in ("workspace", "resourceGroup"):
@@ -822,13 +827,14 @@ def _check_existing(data: dict, report: _Report) -> None:
     checks of what it adds that need nothing of the workspace."""
     _check_existing_workspace_id(data, report)
     _check_owner_keys(data, report)
+    # the owner's settings are refused above: the other checks must not act on them
+    data = {**data, "workspace": {k: v for k, v in data["workspace"].items() if k in _TEAM_WORKSPACE_KEYS}}
     _check_needs_the_workspace(data, report)
     _check_role_assignments(data, report)
     _check_computes(data, report)
     _check_compute_ssh(data, report)
     _check_vm_sizes(data, report)
     _check_compute_identity(data, report)
-    _check_identity(data, report)
     _check_compute_network(data, report)
     _check_attached(data, report)
     _check_datastores(data, report)

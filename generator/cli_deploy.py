@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from generator import config, deploy, output, pipeline
+from generator import config, deploy, output, pipeline, plan
 from generator.errors import DeployError, SpecError, UsageError
 from generator.findings import format_text
 
@@ -24,8 +24,9 @@ def _azure_options(command):
     """The options what-if and deploy share: which specs, where they go, and how to reach Azure."""
     options = [
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
-        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", required=True,
-                     help="Subscription ID (default: $AZURE_SUBSCRIPTION_ID)."),
+        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", default=None,
+                     help="Subscription ID (default: $AZURE_SUBSCRIPTION_ID; for a spec that adds to an existing "
+                          "workspace, the workspace's)."),
         click.option("--resource-group", "-g", default=None,
                      help="Resource group to deploy into (default: the spec's resourceGroup)."),
         click.option("--attach-computes", is_flag=True,
@@ -59,6 +60,68 @@ def _azure_options(command):
 class _Job:
     target: deploy.DeployTarget
     out_folder: str
+    adds_to: str | None = None  # workspace.existing: the ID of the workspace the spec adds to
+    document: object = None  # the spec's merged document (generator.spec.load.Document), for the live checks
+
+
+def _existing_placement(spec, resource_group: str | None, label: str) -> tuple[str, str]:
+    """(subscription, resource group) of a spec that adds to an existing workspace: the workspace's, from its ID;
+    -g may only repeat it."""
+    ref = spec.existing_workspace.ref
+    if resource_group and resource_group.lower() != ref.resource_group.lower():
+        raise UsageError(f"{label} adds to the workspace {ref.name} in resource group {ref.resource_group}, but -g "
+                         f"names {resource_group}: its template deploys into the workspace's group; drop -g")
+    return ref.subscription, ref.resource_group
+
+
+def _no_complete_mode_in_a_shared_group(jobs: list[_Job], complete: bool) -> None:
+    """Complete mode deletes what the template does not name: in the resource group of a workspace the spec only
+    adds to, that is the workspace itself and everything its owner deployed there."""
+    for job in jobs:
+        if complete and job.adds_to is not None:
+            raise UsageError(f"--complete with {job.target.label}: it adds to an existing workspace, and complete "
+                             f"mode would delete everything else in {job.target.resource_group}, the workspace "
+                             "among them; deploy it without --complete")
+
+
+def _subscription_for(jobs: list[_Job], subscription: str | None) -> str:
+    """-s, or the subscription of the existing workspace the specs add to; a different -s is a usage error."""
+    for job in jobs:
+        if job.adds_to is None:
+            continue
+        wanted = job.adds_to.split("/")[2]
+        if subscription and subscription.lower() != wanted.lower():
+            raise UsageError(f"{job.target.label} adds to a workspace in subscription {wanted}, but -s (or "
+                             f"AZURE_SUBSCRIPTION_ID) names {subscription}: drop -s, or deploy it separately")
+        subscription = subscription or wanted
+    if not subscription:
+        raise UsageError("Missing option '--subscription' / '-s' (or set AZURE_SUBSCRIPTION_ID)")
+    return subscription
+
+
+def _check_existing_workspaces(jobs: list[_Job], conn) -> None:
+    """Read each workspace a spec adds to (a 404 or 403 is one clear line) and run the rules that need it
+    (rules.check_live, R271): errors stop before anything is previewed or deployed. The template's `location` and
+    `nodePublicIp` parameters are set from the workspace, unless the spec or the command gave them."""
+    from generator.spec import rules
+
+    findings = []
+    for job in jobs:
+        if job.adds_to is None:
+            continue
+        workspace = deploy.read_workspace(job.adds_to, conn, job.target.label)
+        findings += rules.check_live(job.document, workspace)
+        values = job.target.parameters
+        declared = job.target.template.get("parameters", {})
+        if "location" in declared and "location" not in values and workspace.get("location"):
+            values["location"] = {"value": workspace["location"]}
+        if plan.NODE_PUBLIC_IP_PARAMETER in declared:
+            values[plan.NODE_PUBLIC_IP_PARAMETER] = {"value": rules.node_public_ip(workspace)}
+    if findings:
+        _echo(format_text(findings), err=True, nl=False)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise SpecError(errors)
 
 
 def _group_for(spec, resource_group: str | None, label: str) -> str:
@@ -115,6 +178,15 @@ def _targets(paths, out, resource_group, from_output, location=None,
                 raise UsageError(f"{label} attaches no computes: drop --attach-computes")
             parameters.setdefault("parameters", {})["attachComputes"] = {"value": True}
         spec = item.spec
+        if getattr(spec, "existing_workspace", None) is not None:
+            _, group = _existing_placement(spec, resource_group, label)
+            jobs.append(_Job(deploy.DeployTarget(
+                label=label, template=template, parameters=parameters, resource_group=group,
+                workspace_name=spec.workspace_name, location=location or spec.location,
+                deployment_name=deploy.deployment_name_for(spec.name)), folder, spec.existing_workspace.id,
+                item.document))
+            clouds.add(getattr(spec, "cloud", None))
+            continue
         jobs.append(_Job(deploy.DeployTarget(
             label=config.display(item.spec_file.path), template=template,
             parameters=parameters, resource_group=_group_for(spec, resource_group, label), workspace_name=spec.name,
@@ -238,9 +310,12 @@ def what_if_command(paths, subscription, resource_group, attach_computes, out, f
     Read-only properties the service echoes back (provisioningState, etag, principalId, ...) are left out.
     """
     jobs, spec_cloud = _targets(paths, out, resource_group, from_output, attach=attach_computes)
+    subscription = _subscription_for(jobs, subscription)
+    _no_complete_mode_in_a_shared_group(jobs, complete)
     _one_spec_per_group_in_complete_mode(jobs, complete)
     printer = _Printer(len(jobs) > 1)
     conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
+    _check_existing_workspaces(jobs, conn)
     mode = "Complete" if complete else "Incremental"
     results = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=False)
     failures = [r for r in results if isinstance(r, DeployError)]
@@ -282,10 +357,13 @@ def deploy_command(paths, subscription, resource_group, attach_computes, out, fr
     if not yes and not sys.stdin.isatty():  # before anything is created or asked of Azure
         raise UsageError("no terminal to confirm on: pass --yes to deploy without a prompt")
     jobs, spec_cloud = _targets(paths, out, resource_group, from_output, location, attach=attach_computes)
+    subscription = _subscription_for(jobs, subscription)
+    _no_complete_mode_in_a_shared_group(jobs, complete)
     _one_spec_per_group_in_complete_mode(jobs, complete)
     many = len(jobs) > 1
     printer = _Printer(many)
     conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
+    _check_existing_workspaces(jobs, conn)
     mode = "Complete" if complete else "Incremental"
 
     if create_resource_group:

@@ -695,6 +695,40 @@ def what_if(target: DeployTarget, conn: ArmConnection, *, mode: str = "Increment
 
 
 # --------------------------------------------------------------------------------------------------------------
+# The existing workspace a spec adds to
+
+def read_workspace(workspace_id: str, conn: ArmConnection, label: str = "the spec") -> dict[str, Any]:
+    """GET the workspace a spec adds to (workspace.existing), at the API version the templates pin, through the
+    SDK's generic resources client: its ARM JSON (location, identity, properties). A workspace that does not exist
+    (404) or that the caller cannot read (403) is one clear line."""
+    from azure.core.exceptions import AzureError, HttpResponseError
+
+    from generator.apiversions import api_version
+
+    ref = naming.parse_resource_id(workspace_id)
+    resources = conn.clients()[0]
+    try:
+        found = resources.resources.get_by_id(workspace_id, api_version=api_version(
+            "Microsoft.MachineLearningServices/workspaces"))
+    except HttpResponseError as exc:
+        name = ref.name if ref else workspace_id
+        where = f"resource group {ref.resource_group} of subscription {ref.subscription}" if ref else "Azure"
+        if exc.status_code == 404:
+            raise DeployError(f"{label}: the workspace {name} it adds to does not exist in {where} (404): check "
+                              f"workspace.existing ({workspace_id}), or ask the workspace's owner to deploy it "
+                              "first") from None
+        if exc.status_code == 403:
+            raise DeployError(f"{label}: cannot read the workspace {name} it adds to (403 "
+                              f"{(_odata(exc.error) or {}).get('code') or 'AuthorizationFailed'}): the signed-in "
+                              f"identity needs at least Reader on it (and the right to create what the spec adds); "
+                              "ask the workspace's owner") from None
+        raise _explain(exc, f"reading the workspace {name} that {label} adds to", None, conn) from None
+    except AzureError as exc:
+        raise _explain(exc, f"reading the workspace that {label} adds to", None, conn) from None
+    return found.as_dict() if hasattr(found, "as_dict") else dict(found)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Preflight and deploy
 
 def _check_mode(mode: str) -> None:

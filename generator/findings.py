@@ -167,6 +167,24 @@ RULES: dict[str, Rule] = {
     "L013": Rule("Something on disk is in the way of a generated file: a symbolic link below the output folder "
                  "(amlgen never writes through one), a file where a folder must be, or a folder where a file goes.",
                  "README.md (out/ mirrors the spec folders)"),
+    "R270": Rule("A spec that adds to an existing workspace (workspace.existing) sets something that belongs to the "
+                 "workspace's owner: its dependents, identity, encryption, private endpoints, network or other "
+                 "settings, or a role on one of its dependents.",
+                 _learn("machine-learning/concept-workspace#associated-resources")),
+    "R271": Rule("A check that depends on the existing workspace's own settings (public network access, managed "
+                 "network, region) cannot run offline: `amlgen what-if` and `deploy` read the workspace and run it.",
+                 _learn("machine-learning/how-to-managed-network#limitations"), WARNING),
+    "R272": Rule("Outbound rules added to an existing workspace are refused: the REST specs and Learn do not say "
+                 "whether the owner's next workspace PUT (its managedNetwork.outboundRules) keeps rules created as "
+                 "workspaces/outboundRules child resources.",
+                 "https://github.com/Azure/azure-rest-api-specs/blob/main/specification/machinelearningservices/"
+                 "resource-manager/Microsoft.MachineLearningServices/stable/2025-09-01/workspaceRP.json "
+                 "(Workspaces_CreateOrUpdate, ManagedNetworkSettingsRule_CreateOrUpdate)"),
+    "R273": Rule("The existing workspace, read from Azure before a what-if or deployment, contradicts the spec: "
+                 "compute instances (or any compute, with private endpoints) in another region than the workspace's "
+                 "(clusters elsewhere are a preview: a warning), or identity-based datastores without a "
+                 "system-assigned workspace identity.",
+                 _learn("machine-learning/how-to-create-attach-compute-cluster#limitations"), "error, warning"),
 }
 
 

@@ -177,7 +177,7 @@ class ComputeCluster:
     max_nodes: int
     idle_minutes: int
     subnet: str | None
-    public_ip: bool
+    public_ip: bool | None  # None: decided at deployment (a compute added to an existing workspace)
     identity: UserIdentity | str | None = None  # "SystemAssigned", one of the workspace's user-assigned, or none
 
 
@@ -190,7 +190,7 @@ class ComputeInstance:
     ssh: bool
     setup_script: str | None
     subnet: str | None
-    public_ip: bool
+    public_ip: bool | None  # as for clusters
     identity: UserIdentity | str | None = None  # as for clusters
     ssh_public_key: str | None = None  # with ssh: the key to log in with (None: the assigned user adds one later)
 
@@ -280,6 +280,13 @@ class Spec:
     diagnostics: str | None = None  # None: off; "self": the spec's Log Analytics; else a Log Analytics ID
     lock: str | None = None  # CanNotDelete | ReadOnly
     network: VirtualNetwork | None = None  # network.create (network.existing only resolves subnet names)
+    existing_workspace: Existing | None = None  # workspace.existing: the spec only adds to this workspace
+
+    @property
+    def workspace_name(self) -> str:
+        """The Azure name of the workspace the template's resources belong to: the spec's name, or the name of
+        the existing workspace it adds to (the spec's name then names only the deployment and the output)."""
+        return self.existing_workspace.ref.name if self.existing_workspace else self.name
 
 
 def _existing(section: dict) -> Existing | None:
@@ -399,6 +406,9 @@ def build(data: dict, source: str) -> Spec:
     )
     # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic.
     isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
+    adding = _existing(ws) if isinstance(ws.get("existing"), str) else None
+    # An existing workspace's network is known only at deployment: None defers it to a template parameter.
+    node_public_ip = None if adding else not isolated
     computes = []
     for compute_name, c in sorted((data.get("computes") or {}).items()):
         if c["type"] in ("kubernetes", "databricks", "synapseSpark"):
@@ -409,7 +419,7 @@ def build(data: dict, source: str) -> Spec:
             computes.append(ComputeCluster(compute_name, c.get("vmSize", DEFAULT_VM_SIZE),
                                            c.get("priority", "Dedicated"), c.get("minNodes", 0),
                                            c.get("maxNodes", 4), c.get("idleMinutesBeforeScaleDown", 2),
-                                           _subnet(data, c.get("subnet")), not isolated,
+                                           _subnet(data, c.get("subnet")), node_public_ip,
                                            _compute_identity(c, by_key)))
         else:
             user = c.get("assignedUser")
@@ -417,7 +427,7 @@ def build(data: dict, source: str) -> Spec:
             computes.append(ComputeInstance(compute_name, c.get("vmSize", DEFAULT_VM_SIZE),
                                             (user["objectId"], user["tenantId"]) if user else None,
                                             c.get("idleMinutesBeforeShutdown", 60), bool(ssh),
-                                            c.get("setupScript"), _subnet(data, c.get("subnet")), not isolated,
+                                            c.get("setupScript"), _subnet(data, c.get("subnet")), node_public_ip,
                                             _compute_identity(c, by_key),
                                             ssh.get("publicKey") if isinstance(ssh, dict) else None))
     roles = tuple(
@@ -426,7 +436,7 @@ def build(data: dict, source: str) -> Spec:
         for ra in data.get("roleAssignments", [])
     )
 
-    project = ws.get("kind") == "Project"
+    project = ws.get("kind") == "Project" or adding is not None  # an existing workspace's dependents: its owner's
     st = data.get("storage", {})
     storage = None if project else _existing(st) or StorageAccount(
         _name(st, "storage", name, seed), st.get("sku", "Standard_LRS"), st.get("publicNetworkAccess", dependents_access),
@@ -490,4 +500,5 @@ def build(data: dict, source: str) -> Spec:
         diagnostics=diagnostics,
         lock=data.get("locks"),
         network=_virtual_network(data),
+        existing_workspace=adding,
     )

@@ -196,7 +196,8 @@ def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptio
         "main.bicep": bicep_render.render_template(p),
         "main.bicepparam": bicep_render.render_parameters(p),
         "README.md": report.workspace_readme(template, parameters, spec.source, folder or spec.name,
-                                             readme.raw_base_url, readme.output, spec.resource_group),
+                                             readme.raw_base_url, readme.output, spec.resource_group,
+                                             spec.existing_workspace.id if spec.existing_workspace else None),
     }
     for r in p.resources:  # nested deployments: a Bicep module file each, beside main.bicep
         if r.module is not None:

@@ -365,20 +365,29 @@ def _compute(spec: Spec, c: ComputeCluster | ComputeInstance, symbol: str, param
     vm_size = _vm_size(c, symbol, parameters)
     if isinstance(c, ComputeCluster):
         return Resource("compute-cluster", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
-                        _child_name(spec.name, c.name), {**common,
+                        _child_name(spec.workspace_name, c.name), {**common,
                             "vmSize": vm_size, "vmPriority": c.priority,
-                            "enableNodePublicIp": c.public_ip,
+                            "enableNodePublicIp": _node_public_ip(c),
                             "scaleSettings": {"minNodeCount": c.min_nodes, "maxNodeCount": c.max_nodes,
                                               "nodeIdleTimeBeforeScaleDown": _idle(c.idle_minutes)}})
     return Resource("compute-instance", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
-                    _child_name(spec.name, c.name), {**common,
-                        "vmSize": vm_size, "enableNodePublicIp": c.public_ip,
+                    _child_name(spec.workspace_name, c.name), {**common,
+                        "vmSize": vm_size, "enableNodePublicIp": _node_public_ip(c),
                         "idleTimeBeforeShutdown": _idle(c.idle_minutes),
                         "sshSettings": _ssh_settings(c),
                         "personalComputeInstanceSettings": {"assignedUser": {
                             "objectId": c.assigned_user[0], "tenantId": c.assigned_user[1]}} if c.assigned_user else None,
                         "setupScripts": {"scripts": {"creationScript": {
                             "scriptSource": "workspaceStorage", "scriptData": c.setup_script}}} if c.setup_script else None})
+
+
+NODE_PUBLIC_IP_PARAMETER = "nodePublicIp"
+
+
+def _node_public_ip(c: ComputeCluster | ComputeInstance) -> object:
+    """The spec's choice, or (for a compute added to an existing workspace, whose network the spec cannot see)
+    the nodePublicIp parameter, which `amlgen deploy` sets from the workspace it reads."""
+    return Param(NODE_PUBLIC_IP_PARAMETER) if c.public_ip is None else c.public_ip
 
 
 _ATTACH = {"kubernetes": "Kubernetes", "databricks": "Databricks", "synapseSpark": "SynapseSpark"}
@@ -396,7 +405,7 @@ def _attached(spec: Spec, c: AttachedCompute, symbol: str, secrets: list) -> Res
                                  "has no default, so pass any value otherwise)."))
         properties = {"databricksAccessToken": Param(token)}
     return Resource("compute-attached", symbol, "Microsoft.MachineLearningServices/workspaces/computes",
-                    _child_name(spec.name, c.name), {
+                    _child_name(spec.workspace_name, c.name), {
                         "condition": Param(ATTACH_PARAMETER), "parent": Ref("workspace", "resource"),
                         "identity": _compute_identity(c.identity),
                         "childName": c.name, "location": LOCATION, "computeType": _ATTACH[c.type],
@@ -420,7 +429,7 @@ def _datastore(spec: Spec, d: Datastore, symbol: str, secrets: list) -> Resource
                        if d.credentials == "accountKey" else
                        {"credentialsType": "Sas", "secrets": {"secretsType": "Sas", "sasToken": Param(secret)}})
     return Resource("datastore", symbol, "Microsoft.MachineLearningServices/workspaces/datastores",
-                    _child_name(spec.name, d.name), {
+                    _child_name(spec.workspace_name, d.name), {
                         "parent": Ref("workspace", "resource"), "childName": d.name,
                         "datastoreProperties": {
                             "datastoreType": kind, "description": d.description,
@@ -689,9 +698,70 @@ def _network(spec: Spec) -> list[Resource]:
     out.append(Resource("virtual-network", NETWORK, "Microsoft.Network/virtualNetworks", net.name, {
         "location": LOCATION, "tags": _tags(spec), "addressPrefixes": list(net.address_space), "subnets": subnets}))
     return out
+def _existing_workspace(spec: Spec) -> Resource:
+    """The workspace a spec adds to, declared for reference only. The template deploys into its resource group,
+    so Bicep declares it without a scope (a child of a resource in another scope could not be deployed here);
+    ARM refers to it by resourceId() of the ID's parts."""
+    ref = spec.existing_workspace.ref
+    return Resource(kind="existing", symbol="workspace", type=ref.type, name=ref.name, existing=ref,
+                    values={"scope": None})
+
+
+def _build_existing(spec: Spec) -> Plan:
+    """The plan of a spec that adds computes, datastores and role assignments to an existing workspace."""
+    resources = [_existing_workspace(spec)]
+    secrets, vm_sizes = _workspace_children(spec, resources)
+    parameters = [
+        Parameter("location", "string",
+                  "Optional. The region of the computes: the existing workspace's (amlgen deploy passes it, read "
+                  "from the workspace); defaults to the resource group's location.",
+                  default=ResourceGroupLocation(), value=spec.location),
+    ]
+    if any(isinstance(c, (ComputeCluster, ComputeInstance)) for c in spec.computes):
+        parameters.append(Parameter(NODE_PUBLIC_IP_PARAMETER, "bool",
+                                    "Optional. Whether the computes' nodes get public IPs: false when the workspace "
+                                    "is closed to the public network or has a managed network (amlgen deploy sets "
+                                    "it from the workspace it reads).", default=True))
+    parameters.extend(_attach_parameter(spec))
+    parameters.extend(vm_sizes)
+    parameters.extend(secrets)
+    return Plan(spec.source, spec.name, tuple(resources), tuple(parameters), tuple(_workspace_outputs()))
+
+
+def _workspace_outputs() -> list[Output]:
+    return [Output("workspaceName", "string", Ref("workspace", "name"), "The workspace's name."),
+            Output("workspaceId", "string", Ref("workspace"), "The workspace's resource ID.")]
+
+
+def _attach_parameter(spec: Spec) -> list[Parameter]:
+    if not any(isinstance(c, AttachedCompute) for c in spec.computes):
+        return []
+    return [Parameter(ATTACH_PARAMETER, "bool", "Optional. Attach the existing computes (Kubernetes, "
+                      "Databricks, Synapse). Set true once, on the deployment that attaches them: "
+                      "attaching an attached compute fails, so other deployments leave them alone.",
+                      default=False)]
+
+
+def _workspace_children(spec: Spec, resources: list[Resource]) -> tuple[list[Parameter], list[Parameter]]:
+    """The computes, datastores and role assignments of the spec, appended to `resources`; returns the secure
+    and VM-size parameters they take."""
+    taken = {r.symbol for r in resources} | {"location"}
+    secrets: list[Parameter] = []
+    vm_sizes: list[Parameter] = []
+    for compute in spec.computes:
+        symbol = _symbol("compute", compute.name, taken)
+        resources.append(_attached(spec, compute, symbol, secrets) if isinstance(compute, AttachedCompute)
+                         else _compute(spec, compute, symbol, vm_sizes))
+    for d in spec.datastores:
+        resources.append(_datastore(spec, d, _symbol("datastore", d.name, taken), secrets))
+    for i, ra in enumerate(spec.role_assignments):
+        resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
+    return secrets, vm_sizes
 
 
 def build(spec: Spec) -> Plan:
+    if spec.existing_workspace is not None:
+        return _build_existing(spec)
     resources: list[Resource] = []
 
     def add(symbol, item, make):
@@ -722,17 +792,8 @@ def build(spec: Spec) -> Plan:
     if rule is not None:
         resources.append(rule)
     resources.extend(_identity_grants(spec, resources, ("workspace",)))
+    secrets, vm_sizes = _workspace_children(spec, resources)
     taken = {r.symbol for r in resources} | {"location"}
-    secrets: list[Parameter] = []
-    vm_sizes: list[Parameter] = []
-    for compute in spec.computes:
-        symbol = _symbol("compute", compute.name, taken)
-        resources.append(_attached(spec, compute, symbol, secrets) if isinstance(compute, AttachedCompute)
-                         else _compute(spec, compute, symbol, vm_sizes))
-    for d in spec.datastores:
-        resources.append(_datastore(spec, d, _symbol("datastore", d.name, taken), secrets))
-    for i, ra in enumerate(spec.role_assignments):
-        resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
     if spec.private_endpoints is not None and isinstance(spec.private_endpoints.subnet, CreatedSubnet):
         # in the network the spec creates: beside it, in this template's group and region (no module needed)
         resources.extend(_private_endpoint_resources(spec, spec.network.name, Ref(NETWORK), {
@@ -746,17 +807,10 @@ def build(spec: Spec) -> Plan:
                   "Optional. The Azure region of every resource; defaults to the resource group's location.",
                   default=ResourceGroupLocation(), value=spec.location),
     ]
-    if any(isinstance(c, AttachedCompute) for c in spec.computes):
-        parameters.append(Parameter(ATTACH_PARAMETER, "bool", "Optional. Attach the existing computes (Kubernetes, "
-                                    "Databricks, Synapse). Set true once, on the deployment that attaches them: "
-                                    "attaching an attached compute fails, so other deployments leave them alone.",
-                                    default=False))
+    parameters.extend(_attach_parameter(spec))
     parameters.extend(vm_sizes)
     parameters.extend(secrets)
-    outputs = [
-        Output("workspaceName", "string", Ref("workspace", "name"), "The workspace's name."),
-        Output("workspaceId", "string", Ref("workspace"), "The workspace's resource ID."),
-    ]
+    outputs = _workspace_outputs()
     if spec.workspace.identity.system_assigned:
         outputs.append(Output("workspacePrincipalId", "string", Ref("workspace", "principalId"),
                               "The object ID of the workspace's system-assigned identity (for role assignments)."))

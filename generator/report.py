@@ -14,6 +14,7 @@ from urllib.parse import quote
 from generator import diff as diff_module
 from generator.arm.expressions import parameter_reference, parameter_values
 from generator.diff import MISSING, WARNINGS, Change, Report, WorkspaceDiff, type_label
+from generator.naming import parse_resource_id
 
 JSON_VERSION = 1
 MARKER = "<!-- amlgen-diff -->"  # lets CI find and update its earlier comment instead of adding one per push
@@ -302,6 +303,8 @@ def _exposure(resource: dict) -> str | None:
     props = resource.get("properties") or {}
     inner = props.get("properties") if isinstance(props.get("properties"), dict) else {}
     if "enableNodePublicIp" in inner:
+        if parameter_reference(inner["enableNodePublicIp"]):  # set at deployment from the existing workspace
+            return "public IP unless the workspace is closed or has a managed network"
         return "public IP" if inner["enableNodePublicIp"] else "no public IP"
     access = props.get("publicNetworkAccess")
     if access is None:
@@ -319,7 +322,8 @@ def _workspace_resource(template: dict) -> dict | None:
 
 
 def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
-                     raw_base_url: str | None = None, output: str = "out", resource_group: str | None = None) -> str:
+                     raw_base_url: str | None = None, output: str = "out", resource_group: str | None = None,
+                     existing_workspace: str | None = None) -> str:
     """out/<folder>/README.md: what the workspace contains, its diagram, and the ways to create it.
 
     `source` is the spec as the template's metadata names it, `output` the output folder as the commands should
@@ -349,7 +353,15 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
         out += [f"| {type_label(n.type)} | {_code(n.name)} |" for n in existing]
     group = resource_group or "RG"
     out += ["", "```mermaid", mermaid(graph), "```", "", "## Create it", ""]
-    if resource_group:
+    adds_to = parse_resource_id(existing_workspace) if existing_workspace else None
+    if adds_to is not None:
+        group = adds_to.resource_group
+        out += [f"It adds to the existing workspace `{_text(adds_to.name)}` and deploys into the workspace's resource "
+                f"group, `{_text(group)}` in subscription `{_text(adds_to.subscription)}` (the spec's "
+                "`workspace.existing`); it changes nothing of the workspace itself. Deployed by hand, pass the "
+                "workspace's region as `location` and `nodePublicIp=false` if the workspace is closed or has a "
+                "managed network (`amlgen deploy` reads both from the workspace).", ""]
+    elif resource_group:
         out += [f"The spec names its resource group, `{resource_group}`: `subscription.json` (or `subscription.bicep`) "
                 "creates it and deploys the workspace into it, at subscription scope:", "", "```sh",
                 f"az deployment sub create --location {_text(location) if location else 'LOCATION'} "
@@ -375,6 +387,6 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
             f"-TemplateParameterFile {here}/main.parameters.json",
             "```", "", f"**amlgen** (checks that `{output.rstrip('/')}/` is up to date, shows a what-if, asks before "
             "deploying):", "",
-            "```sh", f"amlgen deploy {source} --subscription SUBSCRIPTION_ID"
-            + ("" if resource_group else " --resource-group RG"), "```"]
+            "```sh", f"amlgen deploy {source}" + ("" if adds_to else " --subscription SUBSCRIPTION_ID"
+                                                  + ("" if resource_group else " --resource-group RG")), "```"]
     return "\n".join(out) + "\n"

@@ -43,6 +43,8 @@ _ROUTES = [
     ("GET", _SUB + r"/providers/microsoft\.keyvault/locations/(?P<location>[^/]+)/deletedvaults/(?P<name>[^/]+)$",
      "get_deleted_vault"),
     ("GET", _SUB + r"/providers/microsoft\.keyvault/deletedvaults$", "list_deleted_vaults"),
+    # Workspaces_Get: the existing workspace a spec adds to (read before its what-if / deployment)
+    ("GET", _RG + r"/providers/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)$", "get_workspace"),
 ]
 
 # The read-only properties ARM echoes back in a what-if of an existing resource: noise a summary must hide.
@@ -139,6 +141,7 @@ class ArmStandIn:
         self.deleted_vaults: dict[tuple[str, str], dict] = {}  # (sub, name lower) -> DeletedVault JSON
         self.served: dict[str, tuple[int, dict, Any]] = {}  # lower-cased path -> answer (see serve)
         self.deleted_vaults_page = 100  # items per page of the deleted-vault list (nextLink beyond)
+        self.workspaces: dict[tuple[str, str, str], dict] = {}  # (sub, rg lower, name lower) -> Workspace JSON
         self._query: dict[str, str] = {}  # the query string of the request being handled
         self._failures: list[dict] = []  # armed by fail_next_deployment, consumed by the matching PUT
         self._async: dict[str, _Deployment] = {}
@@ -275,6 +278,22 @@ class ArmStandIn:
             self.deleted_vaults[(sub, name.lower())] = vault
         return vault
 
+    def add_workspace(self, sub: str, rg: str, name: str, location: str = "westeurope", *,
+                      public_network_access: str = "Enabled", isolation_mode: str = "Disabled",
+                      identity_type: str = "SystemAssigned") -> dict:
+        """Pretend a workspace exists (the shape of Workspaces_Get), for specs that add to it."""
+        workspace = {
+            "id": f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/"
+                  f"workspaces/{name}",
+            "name": name, "type": "Microsoft.MachineLearningServices/workspaces", "location": location,
+            "identity": {"type": identity_type},
+            "properties": {"publicNetworkAccess": public_network_access,
+                           "managedNetwork": {"isolationMode": isolation_mode}, "provisioningState": "Succeeded"}}
+        with self._lock:
+            self.workspaces[(sub, rg.lower(), name.lower())] = workspace
+            self.groups.setdefault((sub, rg.lower()), {"name": rg, "location": location})
+        return workspace
+
     # -- request handling ---------------------------------------------------------------------------------
     def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
         parts = urlsplit(raw_path)
@@ -309,6 +328,18 @@ class ArmStandIn:
             with self._lock:
                 return self.served[path]
         return 404, {}, _arm_error("NotFound", f"The stand-in does not serve {method} {parts.path}")
+
+    def _h_get_workspace(self, body: Any, sub: str, rg: str, name: str) -> tuple[int, dict, Any]:
+        workspace = self.workspaces.get((sub, rg.lower(), name.lower()))
+        served = self.served.get(f"/subscriptions/{sub}/resourcegroups/{rg}/providers/"
+                                 f"microsoft.machinelearningservices/workspaces/{name}".lower())
+        if workspace is None and served is not None:
+            return served
+        if workspace is None:
+            return 404, {}, _arm_error("ResourceNotFound", f"The Resource 'Microsoft.MachineLearningServices/"
+                                                           f"workspaces/{name}' under resource group '{rg}' was "
+                                                           "not found.")
+        return 200, {}, workspace
 
     def _h_get_deleted_vault(self, body: Any, sub: str, location: str, name: str) -> tuple[int, dict, Any]:
         vault = self.deleted_vaults.get((sub, name.lower()))

@@ -82,3 +82,17 @@ def arm(standin: StandInHandle, fake_credential: FakeCredential, monkeypatch: py
                           connection_verify=standin.ca_path, on_retry=retries.append)
     conn.retries = retries  # type: ignore[attr-defined]
     return conn
+
+
+@pytest.fixture
+def cli_against_standin(standin: StandInHandle, fake_credential: FakeCredential, monkeypatch: pytest.MonkeyPatch,
+                        run_main):
+    """The real `amlgen` main() in-process, signed in with the fake credential and pointed at the stand-in."""
+    from generator import deploy
+
+    monkeypatch.setattr(deploy, "make_credential", lambda *args, **kwargs: fake_credential)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
+    monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
+    monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    return run_main

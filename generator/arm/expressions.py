@@ -83,6 +83,10 @@ class ArmExpressions:
                 group = quote(r.values["resourceGroupName"])
                 return f"resourceId({group}, {quote(r.type)}, {quote(r.name)})"
             return f"subscriptionResourceId({quote(r.type)}, {quote(r.name)})"
+        if r.existing is not None and r.values.get("scope") is None:
+            # declared in the group deployed to (an existing workspace a spec adds to): what Bicep compiles
+            # `existing.id` to there
+            return resource_id(r.type, r.name)
         if r.existing is not None:
             return existing_id(r.existing)
         segments = _name_segments(r.name)

@@ -117,3 +117,9 @@ def primary_identity(data: dict) -> str | None:
     if ident.get("type", "SystemAssigned") == "UserAssigned" and len(users) == 1:
         return users[0].get("name") or users[0].get("existing")
     return None
+
+
+def existing_workspace(data: dict) -> str | None:
+    """The resource ID of the workspace a spec adds to (workspace.existing), or None for a spec that creates one."""
+    value = _workspace(data).get("existing")
+    return value if isinstance(value, str) else None

@@ -7,8 +7,9 @@ from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
 from generator.apiversions import PREVIEW_API_VERSIONS
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, needed_dns_zones
 from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
-from generator.spec.defaults import (WORKSPACE_RULE_NAME, allow_list_only, isolation_mode, managed, primary_identity,
-                                     private_endpoint_targets, registry_access, registry_premium_reason, registry_sku)
+from generator.spec.defaults import (MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only, existing_workspace,
+                                     isolation_mode, managed, primary_identity, private_endpoint_targets,
+                                     registry_access, registry_premium_reason, registry_sku)
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
 from generator.spec import vnet
 from generator.spec.vnet import is_name as is_subnet_name
@@ -828,11 +829,191 @@ def _check_network(data: dict, report: _Report) -> None:
                            f"the endpoints go into subnet '{pe['subnet']}' of the network this spec creates, so they "
                            f"deploy beside it, in the deployment's resource group and region; remove '{key}'",
                            key=True)
+# -- Specs that add to an existing workspace (workspace.existing) ------------------------------------------------
+
+# Top-level keys that belong to the existing workspace's owner, and why (R270).
+_OWNER_SECTIONS = {
+    "storage": "the workspace's default storage account is fixed when the workspace is created, by its owner",
+    "keyVault": "the workspace's key vault is fixed when the workspace is created, by its owner",
+    "applicationInsights": "the workspace's Application Insights component is its owner's",
+    "containerRegistry": "the workspace's container registry is its owner's",
+    "privateEndpoints": "the workspace's private endpoints are its owner's (in the owner's network)",
+    "resourceGroup": "the template deploys into the existing workspace's resource group (from workspace.existing), "
+                     "which exists already",
+    "nameSeed": "it only seeds the names of the resources created with a workspace, and this spec creates none",
+    "diagnostics": "diagnostic settings of the workspace and its dependents are its owner's",
+    "locks": "locks on the workspace and its dependents are its owner's",
+}
+_OWNER_WORKSPACE_KEYS = {
+    "identity": "the workspace's identity is its owner's (a compute here takes identity: SystemAssigned or None)",
+    "encryption": "the workspace's encryption is fixed when it is created, by its owner",
+}
+_TEAM_WORKSPACE_KEYS = ("existing", "outboundRules")
+_CHECKS_NEEDING_THE_WORKSPACE = (
+    "whether its computes need a subnet (a closed workspace without a managed network), may not have one or be "
+    "Kubernetes (a managed network) and get a public IP, whether its region is the spec's location, and whether "
+    "identity-based datastores can read data with its system-assigned identity")
+
+
+def is_existing_workspace(data: dict) -> bool:
+    return existing_workspace(data) is not None
+
+
+def _check_existing_workspace_id(data: dict, report: _Report) -> None:
+    path = ("workspace", "existing")
+    ref = parse_resource_id(existing_workspace(data))
+    if ref is None:
+        report.add(path, "R202", f"'{existing_workspace(data)}' is not a resource ID; expected {ID_FORM}")
+    elif ref.type.lower() != WORKSPACE_TYPE.lower():
+        report.add(path, "R203", f"this ID names a {ref.type}, but a workspace ({WORKSPACE_TYPE}) is expected")
+
+
+def _check_owner_keys(data: dict, report: _Report) -> None:
+    """A team's spec adds computes, datastores and role assignments to a workspace it does not own: everything
+    else is the owner's, and is refused with the reason (R270)."""
+    fix = "set it in the workspace owner's spec (this spec only adds computes, datastores and role assignments)"
+    for key, why in _OWNER_SECTIONS.items():
+        if key in data:
+            report.add((key,), "R270", f"'{key}' belongs to the existing workspace's owner: {why}; remove it here "
+                                       f"({fix})", key=True)
+    for key in sorted(data.get("workspace") or {}):
+        if key in _TEAM_WORKSPACE_KEYS:
+            continue
+        why = _OWNER_WORKSPACE_KEYS.get(key, "it is a setting of the workspace itself, which belongs to its owner")
+        report.add(("workspace", key), "R270", f"'{key}' belongs to the existing workspace's owner: {why}; remove it "
+                                               f"here ({fix})", key=True)
+    for name, c in sorted((data.get("computes") or {}).items()):
+        if c.get("identity") not in (None, "SystemAssigned", "None"):
+            report.add(("computes", name, "identity"), "R270",
+                       f"'{c['identity']}' would be one of the workspace's user-assigned identities "
+                       "(workspace.identity), which belong to its owner; use identity: SystemAssigned or None")
+    for i, ra in enumerate(data.get("roleAssignments") or []):
+        scope = ra.get("scope", "workspace")
+        if scope not in ("workspace", "resourceGroup"):
+            report.add(("roleAssignments", i, "scope"), "R270",
+                       f"'{scope}' is a dependent of the existing workspace, which belongs to its owner and which this "
+                       "spec does not know; use scope: workspace or resourceGroup (the workspace's resource group), "
+                       "or ask the owner to grant the role")
+
+
+def _check_team_outbound_rules(data: dict, report: _Report) -> None:
+    """Refused, and why (the issue's fallback): a workspace PUT carries managedNetwork.outboundRules as a whole
+    dictionary ("Creates or updates a workspace with the specified parameters", Workspaces_CreateOrUpdate in
+    azure-rest-api-specs), and neither the REST specs nor Learn's how-to-managed-network say whether the owner's
+    next PUT, which lists only the owner's rules, keeps a rule a team created as a workspaces/outboundRules child
+    resource (ManagedNetworkSettingsRule_CreateOrUpdate). A rule that can vanish on the owner's next deployment
+    is worse than none."""
+    rules = (data.get("workspace") or {}).get("outboundRules")
+    if rules is None:
+        return
+    if not is_existing_workspace(data):
+        report.add(("workspace", "outboundRules"), "R272",
+                   "workspace.outboundRules is for a spec that adds to an existing workspace (workspace.existing); "
+                   "a workspace this spec creates takes its rules under workspace.managedNetwork.outboundRules",
+                   key=True)
+        return
+    for name in sorted(rules):
+        report.add(("workspace", "outboundRules", name), "R272",
+                   "outbound rules cannot be added to an existing workspace yet: the workspace's owner deploys "
+                   "managedNetwork.outboundRules as a whole with the workspace, and neither the REST API specs nor "
+                   "Learn say whether that keeps a rule added as a workspaces/outboundRules child resource, so the "
+                   "owner's next deployment could remove it; ask the owner to add the rule to their spec "
+                   "(workspace.managedNetwork.outboundRules)", key=True)
+
+
+def _check_needs_the_workspace(data: dict, report: _Report) -> None:
+    """What depends on the workspace's own settings cannot be checked offline: a warning that says so (R271);
+    `amlgen what-if` / `deploy` read the workspace and run the checks (check_live)."""
+    computes = sorted(n for n, c in (data.get("computes") or {}).items() if c.get("type") in
+                      ("cluster", "instance", "kubernetes"))
+    datastores = sorted(n for n, d in (data.get("datastores") or {}).items() if d.get("credentials", "none") == "none")
+    if computes or datastores:
+        what = "; ".join(part for part in (f"computes {', '.join(computes)}" if computes else "",
+                                           f"datastores {', '.join(datastores)}" if datastores else "") if part)
+        report.add(("workspace", "existing"), "R271",
+                   f"amlgen cannot see the existing workspace offline, so {_CHECKS_NEEDING_THE_WORKSPACE} ({what}) "
+                   "is checked only by `amlgen what-if` and `amlgen deploy`, which read the workspace first", WARNING)
+
+
+def _check_existing(data: dict, report: _Report) -> None:
+    """The rules for a spec that adds to an existing workspace: its own ID, the owner's keys refused, and the
+    checks of what it adds that need nothing of the workspace."""
+    _check_existing_workspace_id(data, report)
+    _check_owner_keys(data, report)
+    # the owner's settings are refused above: the other checks must not act on them
+    data = {**data, "workspace": {k: v for k, v in data["workspace"].items() if k in _TEAM_WORKSPACE_KEYS}}
+    _check_needs_the_workspace(data, report)
+    _check_role_assignments(data, report)
+    _check_computes(data, report)
+    _check_compute_ssh(data, report)
+    _check_vm_sizes(data, report)
+    _check_compute_identity(data, report)
+    _check_compute_network(data, report)
+    _check_attached(data, report)
+    _check_datastores(data, report)
+    _check_network(data, report)  # subnet names of a network the spec names (network.existing)
+
+
+def live_settings(workspace: dict) -> dict:
+    """The settings of a workspace GET (ARM JSON) that the spec rules read, in the spec's own form."""
+    props = workspace.get("properties") or {}
+    mn = props.get("managedNetwork") or {}
+    return {"publicNetworkAccess": props.get("publicNetworkAccess") or "Enabled",
+            "managedNetwork": {"isolationMode": mn.get("isolationMode") or "Disabled"}}
+
+
+def check_live(doc: Document, workspace: dict) -> list[Finding]:
+    """The checks R271 defers, run against the workspace as Azure has it (its GET, ARM JSON): each finding says
+    it comes from the live workspace. Also: the spec's location must be the workspace's region (R273)."""
+    report = _Report(doc)
+    data = {**doc.data, "workspace": live_settings(workspace)}
+    _check_compute_network(data, report)
+    _check_managed_network_computes(data, report)
+    where = workspace.get("location")
+    if where and doc.data.get("location") and doc.data["location"].lower() != where.replace(" ", "").lower():
+        # Learn (how-to-create-attach-compute-cluster, Limitations): "Compute clusters can be created in a different
+        # region than your workspace. This functionality is in preview, and is only available for compute clusters,
+        # not compute instances. This preview isn't available if you're using a private endpoint-enabled workspace."
+        instances = sorted(n for n, c in (doc.data.get("computes") or {}).items() if c.get("type") == "instance")
+        private = bool((workspace.get("properties") or {}).get("privateEndpointConnections"))
+        fix = "remove location (amlgen deploy then takes the workspace's region) or correct it"
+        if instances or private:
+            why = (f"compute instances ({', '.join(instances)}) must be in the workspace's region" if instances else
+                   "a workspace with private endpoints takes computes only in its own region")
+            report.add(("location",), "R273", f"the workspace is in {where}, but location says "
+                                              f"{doc.data['location']}: {why}; {fix}")
+        elif any(c.get("type") == "cluster" for c in (doc.data.get("computes") or {}).values()):
+            report.add(("location",), "R273", f"the workspace is in {where}, but location says "
+                                              f"{doc.data['location']}: compute clusters in another region are a "
+                                              "preview, with more latency and data transfer costs; " + fix, WARNING)
+    identity = ((workspace.get("identity") or {}).get("type") or "").replace(" ", "")
+    for ds_name, d in sorted((doc.data.get("datastores") or {}).items()):
+        if d.get("credentials", "none") == "none" and identity and not identity.lower().startswith("systemassigned"):
+            report.add(("datastores", ds_name), "R273",
+                       f"the workspace has no system-assigned identity (identity type {identity}), which an "
+                       "identity-based datastore reads data with (serviceDataAccessAuthIdentity); use credentials: "
+                       "accountKey or sas, or ask the owner for a system-assigned identity", key=True)
+    name = workspace.get("name") or "the workspace"
+    return [f if f.rule == "R273" else
+            Finding(f.file, f.line, f.column, f.rule, f.path, f"{name} as it is in Azure: {f.message}", f.severity)
+            for f in report.findings if f.path != "workspace.existing"]
+
+
+def node_public_ip(workspace: dict) -> bool:
+    """Whether computes added to this workspace (its GET) get a public IP: not when it is closed or its managed
+    network carries their traffic, as model.build decides for a workspace a spec creates."""
+    settings = live_settings(workspace)
+    return (settings["publicNetworkAccess"] != "Disabled"
+            and settings["managedNetwork"]["isolationMode"] not in MANAGED_MODES)
 
 
 def check(doc: Document) -> list[Finding]:
     """Findings for schema-valid data (the caller runs the schema first)."""
     report = _Report(doc)
+    _check_team_outbound_rules(doc.data, report)
+    if is_existing_workspace(doc.data):
+        _check_existing(doc.data, report)
+        return report.findings
     _check_sections(doc.data, report)
     _check_storage_sku(doc.data, report)
     _check_managed_network(doc.data, report)

@@ -140,6 +140,13 @@ RULES: dict[str, Rule] = {
                  "with the feature store)", WARNING),
     "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
                  _learn("key-vault/general/soft-delete-overview"), WARNING),
+    "L020": Rule("A spec extends a file outside the project root, or a spec folder links to a file outside it "
+                 "(--allow-outside to permit).", "README.md (Environments: extends and base)"),
+    "L021": Rule("A folder inside a spec folder cannot be read: it cannot be listed, or it is a linked folder.",
+                 "README.md (amlgen generate PATHS)"),
+    "S108": Rule("A text value or key holds a control character (a line break, a tab, ...) or a bidirectional "
+                 "override.", "schemas/workspace.schema.json (JSON Schema patterns are ECMA-262 regular "
+                 "expressions: `$` matches only at the end of the text)"),
 }
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -406,3 +407,20 @@ def test_a_5_mb_value_is_clipped_in_text_json_and_sarif(tmp_path):
         assert result.stdout.count("(5242880 characters)") == 2, fmt
         if fmt != "text":
             json.loads(result.stdout)
+
+
+def test_diff_base_refuses_extends_outside_the_repository_on_both_sides(project, tmp_path_factory):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    (project / ".git").rmdir()
+    outside = _write(tmp_path_factory.mktemp("elsewhere") / "base.yaml", "location: westeurope\n")
+    _write(project / "specs" / "a.yaml", f"name: churn-a\nextends: {outside}\n")
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"),
+                 ("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    result = run_cli("diff", "--base", "main", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "main:specs/a.yaml:2:10: L020" in result.stderr  # the specs as they are at the ref
+    assert "\nspecs/a.yaml:2:10: L020" in result.stderr  # the working tree
+    allowed = run_cli("diff", "--base", "main", "--allow-outside", cwd=project)
+    assert allowed.returncode == 0, allowed.stderr

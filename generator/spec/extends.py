@@ -85,8 +85,9 @@ def _follow(doc: Document, path: Path, show: Callable[[Path], str], within: Path
             return broken("L008", f"'{target}' cannot be read: {exc}")
         if within is not None and not resolved.is_relative_to(within):
             return broken("L020", f"'{target}' is outside the project root {within.as_posix()} (it leads to "
-                                  f"{resolved.as_posix()}); a spec may extend only files inside the project: copy the "
-                                  f"base into it, or run with --allow-outside if you trust this spec")
+                                  f"{resolved.as_posix()}); a spec may extend only files inside the project (a spec "
+                                  "outside the project: inside the folder it was given in): copy the base there, or "
+                                  "run with --allow-outside if you trust this spec")
         if resolved in paths:
             chain = " -> ".join(show(p) for p in paths[paths.index(resolved):] + [resolved])
             return broken("L009", f"'{target}' is already in this chain of extends ({chain}); "

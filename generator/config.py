@@ -35,9 +35,7 @@ class Config:
 def _read_toml(path: Path) -> dict:
     try:
         return tomllib.loads(read_regular(path).decode("utf-8"))
-    except Unreadable as exc:
-        raise UsageError(f"{path}: cannot read the amlgen configuration: {exc}") from exc
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (Unreadable, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: cannot read the amlgen configuration: {exc}") from exc
 
 

@@ -145,7 +145,8 @@ RULES: dict[str, Rule] = {
     "L021": Rule("A folder inside a spec folder cannot be read: it cannot be listed, or it is a linked folder.",
                  "README.md (amlgen generate PATHS)"),
     "S108": Rule("A name, ID or setting (any text but descriptions, display names and tags) holds a control "
-                 "character (a line break, a tab, ...) or a bidirectional override.", "https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.3 (a "
+                 "character (a line break, a tab, ...) or a bidirectional override.",
+                 "https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.3 (a "
                  "pattern is an ECMA-262 regular expression); json-schema-org/JSON-Schema-Test-Suite tests/"
                  "draft2020-12/optional/ecmascript-regex.json (\"ECMA 262 regex $ does not match trailing newline\": "
                  "\"abc\\n\" against ^abc$ \"matches in Python, but not in ECMA 262\")"),

@@ -8,6 +8,7 @@ import sys
 import click
 
 from generator import __version__, config, output, pipeline
+from generator.cli_options import allow_outside, allowed_outside
 from generator.errors import AmlgenError
 from generator.findings import format_json, format_rules, format_sarif, format_text
 from generator.spec import extends
@@ -29,7 +30,7 @@ def _emit_findings(findings, fmt: str, stream) -> None:
 
 
 def _collect(paths, out):
-    cfg, targets = config.resolve(paths, out)
+    cfg, targets = config.resolve(paths, out, allow_outside=allowed_outside())
     spec_files, empty = config.discover(targets, cfg)
     return cfg, spec_files, empty
 
@@ -68,6 +69,7 @@ def cli():
               help="text for people; json for scripts; sarif for code-scanning annotations.")
 @click.option("--show-merged", is_flag=True,
               help="Print each spec merged with the bases it extends, as YAML, on stdout (findings go to stderr).")
+@allow_outside
 def validate(paths, fmt, show_merged):
     """Check specs: schema, Azure naming and service rules. Prints every finding as file:line:col."""
     _, spec_files, empty = _collect(paths, None)
@@ -90,6 +92,7 @@ def validate(paths, fmt, show_merged):
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a unified diff when the output folder is stale.")
 @click.option("--prune", is_flag=True, help="Delete generated files that no spec produces any more.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Format of findings.")
+@allow_outside
 def generate(paths, out, check, prune, fmt):
     """Validate specs and write out/<spec>/main.json, main.parameters.json, main.bicep and README.md.
 

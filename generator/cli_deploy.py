@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from generator import config, deploy, output, pipeline, plan
+from generator.cli_options import allow_outside, allowed_outside
 from generator.errors import DeployError, SpecError, UsageError
 from generator.findings import format_text
 
@@ -50,6 +51,7 @@ def _azure_options(command):
                      help="How many specs to work on at once."),
         click.option("--polling-interval", type=click.FloatRange(0.0), default=10.0, hidden=True),
         click.option("--verbose", is_flag=True, help="Let the Azure SDK's own logging through."),
+        allow_outside,
     ]
     for option in reversed(options):
         command = option(command)
@@ -139,7 +141,7 @@ def _group_for(spec, resource_group: str | None, label: str) -> str:
 def _targets(paths, out, resource_group, from_output, location=None,
              attach: bool = False) -> tuple[list[_Job], str | None]:
     """One DeployTarget per spec: the template generated in memory, after checking out/ holds the same bytes."""
-    cfg, wanted = config.resolve(tuple(paths), out)
+    cfg, wanted = config.resolve(tuple(paths), out, allow_outside=allowed_outside())
     spec_files, empty = config.discover(wanted, cfg)
     if empty:
         raise UsageError(f"{config.display(empty[0])}: this folder holds no spec files (*.yaml, *.yml)")
@@ -352,6 +354,7 @@ def deploy_command(paths, subscription, resource_group, attach_computes, out, fr
     what-if that lists every deletion. Exit codes: 0 deployed, 1 a deployment or preflight failed (or
     specs have errors / out/ is stale), 2 usage, 130 stopped waiting (the deployment goes on in Azure).
     """
+    config.require_path(write_config, "--write-config")
     if no_wait and write_config:
         raise UsageError("--write-config needs the deployment to finish: drop --no-wait")
     if not yes and not sys.stdin.isatty():  # before anything is created or asked of Azure

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from generator import config, diff, output, pipeline, report
+from generator.cli_options import allow_outside, allowed_outside
 from generator.errors import UsageError
 from generator.findings import format_text, has_errors
 
@@ -112,7 +113,7 @@ def base_report(ref: str, paths: tuple[str, ...], out: str | None) -> report.Rep
     """The report for --base; None when a side has spec errors (the findings are printed)."""
     root = repository_root(Path.cwd())
     check_ref(root, ref)
-    cfg, targets = config.resolve(paths, out)
+    cfg, targets = config.resolve(paths, out, allow_outside=allowed_outside())
     work_files, empty = config.discover(targets, cfg)
     readme = pipeline.ReadmeOptions.of(cfg)  # the same bytes `amlgen generate` writes, README included
     work = pipeline.generate(work_files, empty, readme)
@@ -120,7 +121,9 @@ def base_report(ref: str, paths: tuple[str, ...], out: str | None) -> report.Rep
         folder = Path(tmp).resolve()
         base_targets = specs_at(ref, root, targets, folder)
         roots = tuple(folder / r.relative_to(root) for r in cfg.spec_roots if r.is_relative_to(root))
-        base_files, _ = config.discover(base_targets, config.Config(roots, cfg.output, cfg.origin))
+        # extends: at REF stays inside the repository as it was at REF (unless --allow-outside)
+        confine = None if cfg.project is None else folder
+        base_files, _ = config.discover(base_targets, config.Config(roots, cfg.output, cfg.origin, project=confine))
         base = pipeline.generate(base_files, (), readme)  # a folder without specs at REF is no error
         base_findings = _relabel(base.findings, folder, ref)
     failed = _fail_on_findings(base_findings, ref)
@@ -149,6 +152,7 @@ def base_report(ref: str, paths: tuple[str, ...], out: str | None) -> report.Rep
                    "(default: [tool.amlgen] output, else ./out).")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
               help="text for people; markdown for a pull-request comment; json for scripts.")
+@allow_outside
 def diff_command(paths, base, out, fmt):
     """What a change does to Azure: resources added, removed and changed, per workspace, with warnings.
 
@@ -165,6 +169,7 @@ def diff_command(paths, base, out, fmt):
         if out is not None:
             raise click.UsageError("--output goes with --base (it names the output folder to check)")
         for given in paths:
+            config.require_path(given, "folder")
             if not Path(given).is_dir() or not any(Path(given).rglob(diff.TEMPLATE)):
                 raise click.UsageError(f"{given}: not a folder of generated templates (no */{diff.TEMPLATE} in it)")
         result = diff.diff_folders(Path(paths[0]), Path(paths[1]), paths[0], paths[1])

@@ -185,7 +185,40 @@ RULES: dict[str, Rule] = {
                  "(clusters elsewhere are a preview: a warning), or identity-based datastores without a "
                  "system-assigned workspace identity.",
                  _learn("machine-learning/how-to-create-attach-compute-cluster#limitations"), "error, warning"),
+    "L020": Rule("A spec extends a file outside the project root, or a spec folder links to a file outside it "
+                 "(--allow-outside to permit).", "README.md (Environments: extends and base)"),
+    "L021": Rule("A folder inside a spec folder cannot be read: it cannot be listed, or it is a linked folder.",
+                 "README.md (amlgen generate PATHS)"),
+    "S108": Rule("A name, ID or setting (any text but descriptions, display names and tags) holds a control "
+                 "character (a line break, a tab, ...) or a bidirectional override.",
+                 "https://json-schema.org/draft/2020-12/json-schema-validation#section-6.3.3 (a "
+                 "pattern is an ECMA-262 regular expression); json-schema-org/JSON-Schema-Test-Suite tests/"
+                 "draft2020-12/optional/ecmascript-regex.json (\"ECMA 262 regex $ does not match trailing newline\": "
+                 "\"abc\\n\" against ^abc$ \"matches in Python, but not in ECMA 262\")"),
 }
+
+
+QUOTE_LIMIT = 200  # characters of a value quoted in a message: a resource ID (100-200) shows whole
+MESSAGE_LIMIT = 4000  # characters of a message as a whole: what is over is left out of its middle
+PATH_LIMIT = 300  # characters of a finding's path (keys are in it)
+
+
+def quoted(value, limit: int = QUOTE_LIMIT) -> str:
+    """A value as a message quotes it (Python's repr, so quotes and control characters show), clipped: a 50 MB
+    string must not be echoed whole into a terminal, a log or a SARIF file."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    return f"{text[:limit]!r}… ({len(text)} characters)"
+
+
+def clipped(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A message (or a path) kept to about `limit` characters: its start (what and where) and its end (how to fix
+    it) stay, the middle goes. The net under messages that quote a value without quoted()."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 3
+    return f"{text[:head]}… ({len(text) - head - tail} characters left out) …{text[-tail:]}"
 
 
 @dataclass(frozen=True, order=True)
@@ -200,6 +233,10 @@ class Finding:
     message: str
     severity: str = ERROR
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", clipped(self.message))
+        object.__setattr__(self, "path", clipped(self.path, PATH_LIMIT))
+
     def text(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         label = self.rule if self.severity == ERROR else f"{self.rule} (warning)"
@@ -208,11 +245,14 @@ class Finding:
         return f"{where}: {label}{_printable(path)} {_printable(self.message)}"
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7f]} | {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"}
+_CONTROL = ({c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+            | {c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x202a, 0x202f), *range(0x2066, 0x206a)]}
+            | {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"})
 
 
 def _printable(text: str) -> str:
-    """One finding, one line, and nothing a terminal would act on: control characters shown escaped."""
+    """One finding, one line, and nothing a terminal would act on: control characters (C0, C1, line separators,
+    bidirectional overrides) shown escaped."""
     return text.translate(_CONTROL)
 
 

@@ -66,6 +66,10 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
     owners: dict[str, SpecFile] = {}
     for sf in spec_files:
         shown = display(sf.path)
+        if sf.problem is not None:  # an entry of a spec folder that cannot be read as a spec: never skipped
+            rule, message = sf.problem
+            result.findings.append(Finding(shown, 0, 0, rule, "", message, ERROR))
+            continue
         key = sf.out_folder.as_posix()
         if key in owners:
             result.findings.append(Finding(shown, 0, 0, "L007", "",
@@ -77,7 +81,7 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
         base = doc is not None and extends.is_base(doc.data)
         if doc is not None:
             doc.source = sf.source
-            doc, more = extends.resolve(doc, sf.path, display)
+            doc, more = extends.resolve(doc, sf.path, display, sf.within)
             found += more
         if doc is not None and base:
             # A base is checked as part of each spec that extends it; on its own, only for keys that exist nowhere.

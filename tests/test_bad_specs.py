@@ -179,6 +179,21 @@ def test_every_case_is_an_error_unless_it_only_warns(findings):
             assert "error" in severities, case.name
 
 
+def _shown(text: str) -> str:
+    """Text as the text format shows it: nothing a terminal would act on (controls, line and paragraph
+    separators, bidirectional overrides) reaches it raw."""
+    def one(char: str) -> str:
+        code = ord(char)
+        if char in "\n\r\t":
+            return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char]
+        if code < 0x20 or 0x7f <= code < 0xa0:
+            return f"\\x{code:02x}"
+        if code in (0x2028, 0x2029) or 0x202a <= code <= 0x202e or 0x2066 <= code <= 0x2069:
+            return f"\\u{code:04x}"
+        return char
+    return "".join(one(c) for c in text)
+
+
 def test_text_output_prints_one_line_per_finding_in_the_documented_form(runs, findings):
     result = runs["text"]
     assert result.returncode == 1, result.stderr
@@ -192,8 +207,8 @@ def test_text_output_prints_one_line_per_finding_in_the_documented_form(runs, fi
     wanted = []
     for f in every:
         label = f["rule"] + (" (warning)" if f["severity"] == "warning" else "")
-        path = f" {f['path']}:" if f["path"] else ""
-        wanted.append(f"{f['file']}:{f['line']}:{f['column']}: {label}{path} {f['message']}")
+        path = f" {_shown(f['path'])}:" if f["path"] else ""
+        wanted.append(f"{f['file']}:{f['line']}:{f['column']}: {label}{path} {_shown(f['message'])}")
     assert lines == wanted, "\n".join(difflib.unified_diff(wanted, lines, "from the JSON", "text output", lineterm=""))
     assert re.search(r"^\d+ error\(s\), \d+ warning\(s\)$", result.stderr, re.M), result.stderr
 

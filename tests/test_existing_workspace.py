@@ -133,10 +133,10 @@ def test_deploy_takes_subscription_and_group_from_the_workspace_id_and_reads_the
 
 def test_what_if_reads_the_workspace_first_and_passes_its_region(amlgen, standin, tmp_path):
     standin.server.add_workspace(WS_SUB, WS_RG, WS_NAME, "swedencentral")
+    # beside its base: extends: stays inside the folder a spec is given in (rule L020)
     spec = tmp_path / "team.yaml"
-    spec.write_text((REPO / TEAM).read_text().replace("shared-workspace.yaml",
-                                                      str(REPO / "examples/team-additions/shared-workspace.yaml"))
-                    + "location: null\n")
+    (tmp_path / "shared-workspace.yaml").write_text((REPO / "examples/team-additions/shared-workspace.yaml").read_text())
+    spec.write_text((REPO / TEAM).read_text() + "location: null\n")
     assert amlgen("generate", str(spec), "-o", str(amlgen.out)).code == 0
     shown = amlgen("what-if", str(spec), *amlgen.azure)
     assert shown.code == 0, shown.err

@@ -13,6 +13,7 @@ from typing import Callable
 
 import yaml
 
+from generator import readfile
 from generator.findings import Finding
 from generator.spec.load import Document, Locations, load_file
 
@@ -63,8 +64,10 @@ def _locate(data, path: tuple, layers: list[Locations], out: Locations) -> None:
             _locate(v, path + (i,), layers, out)
 
 
-def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[list[Document], list[Finding], bool]:
-    """The documents of the chain (the spec first), the bases' own findings, and whether every link held."""
+def _follow(doc: Document, path: Path, show: Callable[[Path], str], within: Path | None = None
+            ) -> tuple[list[Document], list[Finding], bool]:
+    """The documents of the chain (the spec first), the bases' own findings, and whether every link held.
+    With `within`, every base must be inside that folder once symbolic links are resolved."""
     layers, paths, found = [doc], [path.resolve()], []
     while True:
         current = layers[-1]
@@ -76,7 +79,15 @@ def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[lis
         def broken(rule: str, message: str) -> tuple[list[Document], list[Finding], bool]:
             return layers, found + [Finding(file, line, col, rule, "extends", message)], False
 
-        resolved = (paths[-1].parent / target).resolve()
+        try:
+            resolved = readfile.resolved(paths[-1].parent / target)
+        except readfile.Unreadable as exc:
+            return broken("L008", f"'{target}' cannot be read: {exc}")
+        if within is not None and not resolved.is_relative_to(within):
+            return broken("L020", f"'{target}' is outside the project root {within.as_posix()} (it leads to "
+                                  f"{resolved.as_posix()}); a spec may extend only files inside the project (a spec "
+                                  "outside the project: inside the folder it was given in): copy the base there, or "
+                                  "run with --allow-outside if you trust this spec")
         if resolved in paths:
             chain = " -> ".join(show(p) for p in paths[paths.index(resolved):] + [resolved])
             return broken("L009", f"'{target}' is already in this chain of extends ({chain}); "
@@ -87,7 +98,7 @@ def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[lis
         if resolved.is_dir():
             return broken("L008", f"'{target}' is a folder ({show(resolved)}); extends takes the path of one spec "
                                   "file, relative to the file it is written in")
-        if not resolved.is_file():
+        if not resolved.exists():  # anything else that is there (a FIFO, a device) is refused by load_file
             return broken("L008", f"'{target}' does not exist (looked for {show(resolved)}); extends takes a "
                                   "path relative to the file it is written in")
         base, more = load_file(resolved, show(resolved))
@@ -98,13 +109,14 @@ def _follow(doc: Document, path: Path, show: Callable[[Path], str]) -> tuple[lis
         paths.append(resolved)
 
 
-def resolve(doc: Document, path: Path, show: Callable[[Path], str] = Path.as_posix
+def resolve(doc: Document, path: Path, show: Callable[[Path], str] = Path.as_posix, within: Path | None = None
             ) -> tuple[Document | None, list[Finding]]:
     """The spec merged with every base it extends, or None when a link of the chain is broken (with findings).
 
-    `path` is the spec's file on disk (links are relative to it); `show` turns a path into the name people see.
+    `path` is the spec's file on disk (links are relative to it); `show` turns a path into the name people see;
+    `within`, when given, is the folder every base must be in (the project root).
     """
-    layers, found, whole = _follow(doc, path, show)
+    layers, found, whole = _follow(doc, path, show, within)
     if not whole:
         return None, found
     if len(layers) == 1 and not any(k in doc.data for k in _OWN_KEYS):

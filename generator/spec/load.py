@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from generator.findings import ERROR, Finding
+from generator.readfile import Unreadable, read_regular
 
 try:  # libyaml's parser is several times faster; the pure-Python one gives the same nodes and marks
     from yaml import CSafeLoader as _Loader
@@ -164,9 +165,9 @@ def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:
 
 def load_file(path: Path, display: str) -> tuple[Document | None, list[Finding]]:
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [Finding(display, 0, 0, "L006", "", f"cannot read the file: {exc.strerror}", ERROR)]
+        raw = read_regular(path)
+    except Unreadable as exc:
+        return None, [Finding(display, 0, 0, "L006", "", f"cannot read the file: {exc}", ERROR)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -6,9 +6,9 @@ import difflib
 import re
 from functools import lru_cache
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 
-from generator.findings import Finding
+from generator.findings import Finding, quoted
 from generator.resources import spec_schema
 from generator.spec.load import Document
 
@@ -16,11 +16,44 @@ _TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a numbe
                "object": "a mapping of keys to values", "array": "a list", "null": "nothing"}
 
 
+@lru_cache(maxsize=None)
+def _ecma_pattern(pattern: str) -> re.Pattern:
+    """A schema pattern compiled so that `$` means what it means in ECMA-262, the dialect JSON Schema patterns are
+    written in (and editors evaluate): the very end of the text. Python's `$` also matches before a final line
+    break, so with jsonschema's own re.search `name: "churn-dev<line break>"` passed `^[a-z0-9-]+$`. Every `$`
+    outside a character class becomes `\\Z`; the published schema keeps `$`, which editors read correctly.
+    Source: json-schema-org/JSON-Schema-Test-Suite tests/draft2020-12/optional/ecmascript-regex.json, "ECMA 262
+    regex $ does not match trailing newline" ("abc\\n" against ^abc$: "matches in Python, but not in ECMA 262").
+    (ECMA-262's \\w and \\d are ASCII-only too; Python's Unicode ones are kept: Azure takes Unicode letters in
+    resource group names, the one place the schema uses \\w.)"""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = "\\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern(validator, pattern: str, instance, schema):
+    if validator.is_type(instance, "string") and not _ecma_pattern(pattern).search(instance):
+        yield ValidationError(f"{quoted(instance)} does not match {pattern!r}")
+
+
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     schema = spec_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return validators.extend(Draft202012Validator, {"pattern": _pattern})(schema)
 
 
 def _dotted(path) -> str:
@@ -34,7 +67,7 @@ def _describe(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return repr(value)
+        return quoted(value)
     if isinstance(value, (dict, list)):
         return _TYPE_WORDS["object" if isinstance(value, dict) else "array"]
     return str(value)
@@ -82,17 +115,17 @@ def _findings_for(error, doc: Document, out: list[Finding]) -> None:
         name = error.instance
         if kw == "enum":  # a key that this variant of an object does not take
             allowed = ", ".join(error.validator_value)
-            add("S101", f"'{name}' is not used here; this kind takes only: {allowed}", at=path + (name,), key=True,
+            add("S101", f"{quoted(name)} is not used here; this kind takes only: {allowed}", at=path + (name,), key=True,
                 p=path + (name,))
         else:
             rule = error.schema.get("description") or error.message
-            add("S105", f"the name '{name}' is not allowed: {rule}", at=path + (name,), key=True, p=path + (name,))
+            add("S105", f"the name {quoted(name)} is not allowed: {rule}", at=path + (name,), key=True, p=path + (name,))
         return
     if kw == "additionalProperties":
         allowed = _allowed_keys(error.schema)
         extras = sorted(k for k in error.instance if k not in error.schema.get("properties", {}))
         for key in extras:
-            add("S101", f"unknown key '{key}'{_hint(key, allowed)} (allowed here: {', '.join(allowed)})",
+            add("S101", f"unknown key {quoted(key)}{_hint(key, allowed)} (allowed here: {', '.join(allowed)})",
                 at=path + (key,), key=True, p=path + (key,))
         return
     if kw == "required":
@@ -150,10 +183,70 @@ def _findings_for(error, doc: Document, out: list[Finding]) -> None:
     add("S107", error.message)
 
 
+# Characters no spec value may hold outside free text: C0 and C1 controls (a line break, a tab, ...), DEL, the
+# Unicode line and paragraph separators, and the bidirectional overrides and isolates that make text read other
+# than it is. Names, IDs, regions, paths, SKUs: Azure reads each as one token, and a pattern without `$` (resource
+# IDs: ^/subscriptions/) or no pattern at all (nameSeed, connection names) would let one through to a template.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+# Free text: people's words, carried into the templates as escaped literals whatever they hold (the hostile-text
+# tests of tests/test_bicep.py prove it), and a multi-line SSH2 public key. "*" stands for any key or index;
+# a path ending in "*" is a mapping whose keys are free text too (tag names).
+FREE_TEXT = (("workspace", "friendlyName"), ("workspace", "description"), ("roleAssignments", "*", "description"),
+             ("datastores", "*", "description"), ("computes", "*", "ssh", "publicKey"), ("tags", "*"))
+
+
+def _free(path: tuple) -> bool:
+    return any(len(path) == len(pattern) and all(p == "*" or p == part for p, part in zip(pattern, path))
+               for pattern in FREE_TEXT)
+
+
+def _control_message(text: str) -> str:
+    m = _CONTROL.search(text)
+    char = m.group()
+    name = _CONTROL_NAMES.get(char) or (
+        f"a bidirectional-text control (U+{ord(char):04X})" if "\u202a" <= char <= "\u2069"
+        else f"a control character (U+{ord(char):04X})")
+    where = "at its end" if m.start() == len(text) - 1 else f"at character {m.start() + 1}"
+    tip = ""
+    if char == "\n":
+        tip = (" (a YAML block scalar `|` or `>` keeps a final line break: write `|-` or `>-`, or put the value "
+               "on one line)")
+    return f"{quoted(text)} holds {name} {where}: a name, ID or setting is one line of printable characters; " \
+           f"remove it{tip}"
+
+
+def check_text(doc: Document) -> list[Finding]:
+    """Every key and text value outside free text, checked for control characters (S108)."""
+    out: list[Finding] = []
+
+    def walk(value, path: tuple) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _CONTROL.search(key) and not _free(path + (key,)):
+                    file, line, col = doc.where(path + (key,), key=True)
+                    out.append(Finding(file, line, col, "S108", _dotted(path + (key,)),
+                                       "the key " + _control_message(key)))
+                walk(item, path + (key,))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, path + (index,))
+        elif isinstance(value, str) and _CONTROL.search(value) and not _free(path):
+            file, line, col = doc.where(path)
+            out.append(Finding(file, line, col, "S108", _dotted(path), _control_message(value)))
+
+    walk(doc.data, ())
+    return out
+
+
 def check(doc: Document) -> list[Finding]:
     findings: list[Finding] = []
     for error in _validator().iter_errors(doc.data):
         _findings_for(error, doc, findings)
+    text = check_text(doc)
+    if text:  # S108 says exactly what is wrong with a value; "does not have the required form" would only echo it
+        broken = {f.path for f in text}
+        findings = [f for f in findings if not (f.rule in ("S104", "S105") and f.path in broken)] + text
     # One value can break several keywords of the same rule (too short and a bad character): say it once.
     seen, unique = set(), []
     for f in findings:

@@ -48,7 +48,32 @@ class _LazyGroup(click.Group):
         if name in self.LAZY and name not in self.commands:
             import importlib
             importlib.import_module(self.LAZY[name]).register(self)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            refuse_empty_values(command)
+        return command
+
+
+def _no_empty(callback):
+    def check(ctx, param, value):
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            raise click.BadParameter("an empty value names nothing: give a value or leave the option out",
+                                     ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback else value
+    check.amlgen_no_empty = True
+    return check
+
+
+def refuse_empty_values(command: click.Command) -> None:
+    """A bad option value is a usage error (exit 2) in every command: an empty string given to an option or a
+    path argument (`-o ''`, `-g ''`, `--write-config ''`) is refused instead of read as "the current folder" or
+    passed on to Azure."""
+    for param in command.params:
+        takes_text = isinstance(param.type, click.Path) or param.type is click.STRING
+        if takes_text and not getattr(param, "is_flag", False) \
+                and not getattr(param.callback, "amlgen_no_empty", False):
+            param.callback = _no_empty(param.callback)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

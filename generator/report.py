@@ -389,7 +389,8 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
     else:
         out += ["Any of these deploys the same template into an existing resource group (`RG`).", ""]
     if raw_base_url:
-        template_url = f"{raw_base_url.rstrip('/')}/{folder}/main.json"
+        # the folder percent-encoded inside the template's URL, then that URL encoded whole as the portal's parameter
+        template_url = f"{raw_base_url.rstrip('/')}/{quote(folder, safe='/')}/main.json"
         out += ["**Azure portal**:", "",
                 f"[![Deploy to Azure]({DEPLOY_BUTTON})]({PORTAL_CREATE}{quote(template_url, safe='')})", ""]
     else:

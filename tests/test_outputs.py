@@ -14,15 +14,10 @@ import click
 import pytest
 
 from conftest import ROOT, run_cli
+from test_cli import _write
 
 # RFC 3986 section 2: unreserved and reserved characters, and `%` of a percent-encoding; nothing else in a URI
 _URI_CHARS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -313,3 +308,18 @@ def test_schema_command_writes_the_published_schema_and_refuses_to_overwrite(tmp
         result = run_cli("schema", *bad, cwd=tmp_path)
         assert result.returncode == 2, (bad, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_deploy_button_url_encodes_the_folder_then_the_template_url(project):
+    from urllib.parse import unquote as decode
+
+    (project / "amlgen.toml").write_text('specs = ["specs"]\noutput = "out"\n'
+                                         'readme-base-url = "https://raw.example.com/o/r/main/out"\n')
+    _write(project / "specs" / "a b#(1).yaml", "name: ws-button\n")
+    result = run_cli("generate", cwd=project)
+    assert result.returncode == 0, result.stderr
+    readme = (project / "out" / "a b#(1)" / "README.md").read_text(encoding="utf-8")
+    (link,) = re.findall(r"\]\((https://portal\.azure\.com/#create/Microsoft\.Template/uri/[^)\s]+)\)", readme)
+    template_url = decode(link.rsplit("/", 1)[1])
+    assert template_url == "https://raw.example.com/o/r/main/out/a%20b%23%281%29/main.json"
+    assert decode(template_url).endswith("/out/a b#(1)/main.json")

@@ -150,3 +150,7 @@ def test_the_readme_opening_commands_stay_true():
                           text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "out/ is up to date" in done.stderr
+
+
+if __name__ == "__main__":  # also a script: python3 tests/test_readme_walk.py
+    sys.exit(pytest.main([__file__, "-q"]))

@@ -50,7 +50,32 @@ class _LazyGroup(click.Group):
         if name in self.LAZY and name not in self.commands:
             import importlib
             importlib.import_module(self.LAZY[name]).register(self)
-        return super().get_command(ctx, name)
+        command = super().get_command(ctx, name)
+        if command is not None:
+            refuse_empty_values(command)
+        return command
+
+
+def _no_empty(callback):
+    def check(ctx, param, value):
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, str) and not v.strip() for v in values):
+            raise click.BadParameter("an empty value names nothing: give a value or leave the option out",
+                                     ctx=ctx, param=param)
+        return callback(ctx, param, value) if callback else value
+    check.amlgen_no_empty = True
+    return check
+
+
+def refuse_empty_values(command: click.Command) -> None:
+    """A bad option value is a usage error (exit 2) in every command: an empty string given to an option or a
+    path argument (`-o ''`, `-g ''`, `--write-config ''`) is refused instead of read as "the current folder" or
+    passed on to Azure."""
+    for param in command.params:
+        takes_text = isinstance(param.type, click.Path) or param.type is click.STRING
+        if takes_text and not getattr(param, "is_flag", False) \
+                and not getattr(param.callback, "amlgen_no_empty", False):
+            param.callback = _no_empty(param.callback)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,7 +84,15 @@ def cli():
     """Generate ARM JSON and Bicep for Azure Machine Learning workspaces from YAML specs.
 
     With no PATHS, commands read the spec folders and the output folder from [tool.amlgen] in pyproject.toml
-    (or amlgen.toml). Exit codes: 0 clean, 1 findings / drift / failure, 2 usage.
+    (or amlgen.toml).
+
+    \b
+    Exit codes of every command:
+      0    clean (or deployed)
+      1    findings, drift, a failed preflight / what-if / deployment
+      2    usage: a bad option value, a missing argument, a wrong configuration
+      130  stopped waiting (Ctrl-C; a deployment goes on in Azure)
+      3    an internal error: a bug, rerun with AMLGEN_DEBUG=1 for the traceback and report it
     """
 
 
@@ -91,10 +124,14 @@ def validate(paths, fmt, show_merged):
               help="Output folder (default: [tool.amlgen] output, else ./out).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 with a unified diff when the output folder is stale.")
 @click.option("--prune", is_flag=True, help="Delete generated files that no spec produces any more.")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Format of findings.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True,
+              help="Format of findings. json and sarif write the findings document alone to stdout (also when "
+                   "there are none); progress lines and --check's diff go to stderr.")
 @allow_outside
 def generate(paths, out, check, prune, fmt):
-    """Validate specs and write out/<spec>/main.json, main.parameters.json, main.bicep and README.md.
+    """Validate specs and write, per spec, out/<spec>/: main.json, main.parameters.json, main.bicep,
+    main.bicepparam, README.md, modules/*.bicep (nested deployments, e.g. private endpoints) and, when the spec
+    names its resourceGroup, subscription.json and subscription.bicep.
 
     All or nothing: when any spec has an error, nothing is written.
     """
@@ -102,7 +139,10 @@ def generate(paths, out, check, prune, fmt):
     result = pipeline.generate(spec_files, empty, pipeline.ReadmeOptions.of(cfg))
     if result.ok:  # a symbolic link or a file in the way below the output folder: nothing is written (nor read)
         result.findings += pipeline.output_findings(result.files, cfg.output)
-    if result.findings:
+    machine = fmt != "text"
+    if machine:  # a machine format is stdout's only content, findings or not; everything else goes to stderr
+        _emit_findings(result.findings, fmt, sys.stdout)
+    elif result.findings:
         _emit_findings(result.findings, fmt, sys.stderr)
     if not result.ok:
         click.echo("nothing written: fix the errors above", err=True)
@@ -114,9 +154,10 @@ def generate(paths, out, check, prune, fmt):
         read = {f.out_folder.as_posix() for f in spec_files}
         comparison.stale = [s for s in comparison.stale if s.rsplit("/", 1)[0] in read]
     if check:
-        sys.stdout.write(comparison.diff if (comparison.changed or comparison.missing) else "")
+        report = sys.stderr if machine else sys.stdout  # the diff never mixes with a JSON or SARIF document
+        report.write(comparison.diff if (comparison.changed or comparison.missing) else "")
         if comparison.stale:
-            sys.stdout.write("".join(f"stale: {shown}/{s}: no spec generates this file any more\n"
+            report.write("".join(f"stale: {shown}/{s}: no spec generates this file any more\n"
                                      for s in comparison.stale))
         if comparison.clean:
             click.echo(f"{shown}/ is up to date ({len(result.files)} files from {len(result.checked)} spec(s))",
@@ -146,6 +187,40 @@ def generate(paths, out, check, prune, fmt):
             click.echo(f"stale: {shown}/{rel}: no spec generates it any more (--prune deletes it)", err=True)
     click.echo(f"{len(result.checked)} spec(s), {len(written)} file(s) changed, "
                f"{len(result.files) - len(written)} unchanged in {shown}/", err=True)
+
+
+@cli.command("schema")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None,
+              help="Write the schema to this file (default: stdout), e.g. schemas/workspace.schema.json.")
+@click.option("--force", is_flag=True, help="Overwrite the file when it exists.")
+def schema_command(out, force):
+    """Write the spec's JSON Schema, for editors to complete and check specs in your repository.
+
+    \b
+    amlgen schema -o schemas/workspace.schema.json
+    then, on the first line of specs/<name>.yaml:
+    # yaml-language-server: $schema=../schemas/workspace.schema.json
+    """
+    from pathlib import Path
+
+    from generator.resources import spec_schema_text
+
+    text = spec_schema_text()
+    if out is None:
+        if force:
+            raise click.UsageError("--force goes with -o/--output (the file it may overwrite)")
+        sys.stdout.write(text)
+        return
+    if not out.strip():
+        raise click.BadParameter("an empty path names no file", param_hint="'-o' / '--output'")
+    path = Path(out)
+    if (path.exists() or path.is_symlink()) and not force:
+        raise click.UsageError(f"{out} exists: pass --force to overwrite it")
+    try:
+        output.write_atomic(path, text)
+    except OSError as exc:
+        raise AmlgenError(f"{out}: cannot write the schema: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {out}", err=True)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import os
 import sys
 import threading
@@ -21,14 +22,42 @@ from generator.errors import DeployError, SpecError, UsageError
 from generator.findings import format_text
 
 
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def _subscription_id(ctx, param, value):
+    """A subscription ID is a GUID ("Your Azure subscription ID. This is a GUID-formatted string (e.g.
+    00000000-0000-0000-0000-000000000000)", https://learn.microsoft.com/dotnet/api/microsoft.azure.powershell.
+    cmdlets.websites.models.iwebsitesidentity.subscriptionid): anything else is a usage error before any sign-in."""
+    if value is not None and not _GUID.fullmatch(value.strip()):
+        raise click.BadParameter(f"{value!r} is not a subscription ID (a GUID such as "
+                                 "00000000-0000-0000-0000-000000000000; `az account show --query id`)")
+    return value.strip() if value is not None else None
+
+
+def _resource_group_name(ctx, param, value):
+    """Azure's resource group name rule, the one the spec's resourceGroup follows (schemas/workspace.schema.json,
+    from https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules: 1-90
+    characters, letters, digits, underscores, hyphens, periods and parentheses, not ending with a period)."""
+    if value is None:
+        return None
+    from generator.resources import spec_schema
+    rule = spec_schema()["properties"]["resourceGroup"]
+    if not (rule["minLength"] <= len(value) <= rule["maxLength"] and re.search(rule["pattern"], value)
+            and "\n" not in value):
+        raise click.BadParameter(f"{value!r} is not a resource group name: 1-90 letters, digits, '_', '-', '.', "
+                                 "'(' or ')', not ending with '.'")
+    return value
+
+
 def _azure_options(command):
     """The options what-if and deploy share: which specs, where they go, and how to reach Azure."""
     options = [
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
-        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", default=None,
+        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", default=None, callback=_subscription_id,
                      help="Subscription ID (default: $AZURE_SUBSCRIPTION_ID; for a spec that adds to an existing "
                           "workspace, the workspace's)."),
-        click.option("--resource-group", "-g", default=None,
+        click.option("--resource-group", "-g", default=None, callback=_resource_group_name,
                      help="Resource group to deploy into (default: the spec's resourceGroup)."),
         click.option("--attach-computes", is_flag=True,
                      help="Attach the spec's existing computes (Kubernetes, Databricks, Synapse): once, on the "

@@ -278,7 +278,7 @@ def format_sarif(findings, tool_version: str) -> str:
             "ruleId": f.rule,
             "level": "error" if f.severity == ERROR else "warning",
             "message": {"text": f"{f.path}: {f.message}" if f.path else f.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": region}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": sarif_uri(f.file)}, "region": region}}],
         })
     sarif = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -295,6 +295,23 @@ def format_sarif(findings, tool_version: str) -> str:
         }],
     }
     return json.dumps(sarif, indent=2) + "\n"
+
+
+def sarif_uri(file: str) -> str:
+    """A finding's file as SARIF's artifactLocation.uri: a URI reference (RFC 3986), so spaces, `#`, `?`, `%`,
+    non-ASCII letters are percent-encoded (UTF-8) and `/` stays the separator. An absolute path becomes a
+    file: URI. SARIF 2.1.0 section 3.4.3 (uri property): "a string containing a valid relative or absolute URI
+    reference" (https://docs.oasis-open.org/sarif/sarif/v2.1.0/os/sarif-v2.1.0-os.html#_Toc34317427)."""
+    from pathlib import PurePosixPath
+    from urllib.parse import quote
+
+    posix = file.replace("\\", "/") if len(file) > 1 and file[1] == ":" else file  # C:\... as C:/...
+    if posix.startswith("/"):
+        return "file://" + quote(posix, safe="/", errors="surrogateescape")
+    if len(posix) > 2 and posix[1] == ":" and posix[2] == "/":  # a Windows drive: file:///C:/...
+        return "file:///" + posix[:2] + quote(posix[2:], safe="/", errors="surrogateescape")
+    # `:` is encoded too, so a relative path's first segment can never read as a scheme (RFC 3986 section 4.2)
+    return quote(PurePosixPath(posix).as_posix(), safe="/", errors="surrogateescape")
 
 
 def _help_uri(source: str) -> dict:

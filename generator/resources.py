@@ -16,3 +16,8 @@ def template_text(relative: str) -> str:
 def spec_schema() -> dict:
     text = resources.files("generator.schemas").joinpath("workspace.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
+
+
+def spec_schema_text() -> str:
+    """The published JSON Schema of a spec, byte for byte as the package carries it (`amlgen schema`)."""
+    return resources.files("generator.schemas").joinpath("workspace.schema.json").read_text(encoding="utf-8")

@@ -71,8 +71,8 @@ def test_a_collision_only_generation_shows_is_refused_before_writing(repo):
     assert run_cli("validate", cwd=repo).returncode == 0  # the module file is known only once rendered
     result = run_cli("generate", "--format", "json", cwd=repo)
     assert result.returncode == 1, result.stderr
-    assert ("specs/a/modules/private-endpoints.bicep.yaml", "L011") in _findings(result.stderr.split("\nnothing")[0])
-    assert "'a/modules/private-endpoints.bicep' is both a file and a folder" in result.stderr
+    assert ("specs/a/modules/private-endpoints.bicep.yaml", "L011") in _findings(result.stdout)
+    assert "'a/modules/private-endpoints.bicep' is both a file and a folder" in result.stdout
     assert not (repo / "out").exists()
 
 
@@ -82,8 +82,8 @@ def test_output_folders_that_differ_only_in_case_are_refused(repo):
         pytest.skip("this file system ignores case: A.yaml replaced a.yaml")
     result = run_cli("generate", "--format", "json", cwd=repo)
     assert result.returncode == 1, result.stderr
-    assert _findings(result.stderr.split("\nnothing")[0]) == [("specs/A.yaml", "L011"), ("specs/a.yaml", "L011")]
-    assert "'A', 'a' differ only in case" in result.stderr
+    assert _findings(result.stdout) == [("specs/A.yaml", "L011"), ("specs/a.yaml", "L011")]
+    assert "'A', 'a' differ only in case" in result.stdout
     assert not (repo / "out").exists()
 
 
@@ -192,7 +192,7 @@ def test_a_file_where_a_folder_must_be_is_a_finding_before_anything_is_written(g
     before = _everything(repo / "out")
     result = run_main("generate", "--format", "json", cwd=repo)
     assert result.code == 1, result.err
-    assert _findings(result.err.split("\nnothing")[0]) == [("out/b/main.json", "L013"), ("out/c", "L013")]
+    assert _findings(result.out) == [("out/b/main.json", "L013"), ("out/c", "L013")]
     assert _everything(repo / "out") == before
 
 
@@ -260,7 +260,7 @@ def test_two_specs_with_one_name_in_other_case_are_refused_on_both(repo):
     _write(repo / "specs" / "b.yaml", "name: WS-A\n")
     result = run_cli("generate", "--format", "json", cwd=repo)
     assert result.returncode == 1, result.stderr
-    found = json.loads(result.stderr.split("\nnothing")[0])
+    found = json.loads(result.stdout)  # a machine format is stdout alone
     assert [(f["file"], f["rule"], f["line"], f["column"]) for f in found] == [
         ("specs/a.yaml", "L012", 1, 7), ("specs/b.yaml", "L012", 1, 7)]
     assert "deploy as 'amlgen-ws-a'" in found[0]["message"]

@@ -26,6 +26,8 @@ API_VERSIONS: dict[str, str] = {
     # read only (`existing`): the region of the network private endpoints go into
     "Microsoft.Network/virtualNetworks": "2025-07-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+    # read only (`existing`): a blob container (of a shared data lake) a role is assigned on
+    "Microsoft.Storage/storageAccounts/blobServices/containers": "2026-04-01",
     # subscription-scope templates: the resource group, and the deployment of main.json into it
     "Microsoft.Resources/resourceGroups": "2025-04-01",
     "Microsoft.Resources/deployments": "2025-04-01",

@@ -574,6 +574,19 @@ class BicepFile:
             return call("format", ["{0}/{1}", parent_name, own])
         return Unsupported(f"parent {parent!r} of {symbol}")
 
+    def module_id(self, symbol: str):
+        """What a dependency on a module means: the ID of its deployment record, in the resource group it deploys
+        to (`resourceGroup('sub', 'rg')`) or in this template's group."""
+        config = self.modules[symbol].get("config") or {}
+        name, scope = self.value(config.get("name")), config.get("scope")
+        if scope is None:
+            return call("resourceId", [DEPLOYMENT, name])
+        if _is_function(scope) and scope["function"]["type"] == "resource_group":
+            args = [self.value(a) for a in _positional(scope["function"])]
+            if len(args) == 2 and all(isinstance(a, str) for a in args):
+                return call("resourceId", [args[0], args[1], DEPLOYMENT, name])
+        return Unsupported(f"the id of module {symbol} in scope {scope!r}")
+
     def is_existing(self, symbol: str) -> bool:
         return bool(self.resources[symbol].get("existing"))
 
@@ -611,6 +624,10 @@ class BicepFile:
                 return self._chain(_flatten_accessor(node), refs)
             if op["type"] == "minus" and set(op.get("operands", {})) == {"integer_value"}:
                 return -op["operands"]["integer_value"]
+            if op["type"] == "equals":  # `a == b` is ARM's equals(a, b)
+                operands = op.get("operands") or {}
+                return call("equals", [self.value(operands.get("operand_1"), refs),
+                                       self.value(operands.get("operand_2"), refs)])
             return Unsupported(f"Bicep operator {op['type']}")
         if _is_function(node):
             return self._chain([node], refs)
@@ -926,6 +943,8 @@ def _compare_resource(arm_r: dict, symbol: str, decl: dict, bicep: BicepFile, pa
         if isinstance(item, BicepElement) and str(item) in bicep.resources:
             if not bicep.is_existing(str(item)):
                 refs.add(str(item))
+        elif isinstance(item, BicepElement) and str(item) in bicep.modules:
+            refs.add(str(item))  # a module: its deployment record (BicepFile.module_id)
         else:
             diffs.append(Difference(f"{path}.dependsOn", "-", Unsupported(f"dependsOn entry {item!r}")))
     refs.discard(symbol)
@@ -936,7 +955,7 @@ def _compare_dependencies(arm_r: dict, refs: set[str], bicep: BicepFile, path: s
     """ARM dependsOn against the resources the Bicep declaration references (its implicit dependencies)."""
     bicep_deps = {}
     for s in refs:
-        rid = bicep.id_of(s)
+        rid = bicep.module_id(s) if s in bicep.modules else bicep.id_of(s)
         bicep_deps[rid.arm if isinstance(rid, Expression) else repr(rid)] = s
     arm_deps = {}
     for entry in arm_r.get("dependsOn") or []:

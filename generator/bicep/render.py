@@ -8,8 +8,8 @@ import jinja2
 
 from generator.arm.render import header, make_environment
 from generator.errors import RenderError
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId)
+from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr, Param, Ref,
+                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, SubscriptionId, TenantId, Deployed)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
@@ -66,6 +66,12 @@ def expression(expr: Expr) -> str:
         return "subscription().tenantId"
     if isinstance(expr, ResourceGroupId):
         return "resourceGroup().id"
+    if isinstance(expr, SubscriptionId):
+        return "subscription().id"
+    if isinstance(expr, Deployed):
+        return f"{identifier(expr.function)}().{identifier(expr.attr)}"
+    if isinstance(expr, Equals):
+        return " == ".join(string(x) if isinstance(x, str) else expression(x) for x in (expr.left, expr.right))
     if isinstance(expr, DeploymentLocation):
         return "deployment().location"
     if isinstance(expr, Environment):

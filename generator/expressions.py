@@ -121,3 +121,10 @@ class Deployed(Expr):
 
     function: str
     attr: str
+
+
+@dataclass(frozen=True)
+class SubscriptionScope(Expr):
+    """A subscription by ID: the scope of a nested deployment at subscription scope (Bicep `subscription('...')`)."""
+
+    subscription: str

@@ -151,8 +151,6 @@ RULES: dict[str, Rule] = {
                  _learn("role-based-access-control/role-assignments-template#managed-identity")),
     "R283": Rule("A role assignment for a managed identity with a principal type other than ServicePrincipal.",
                  _learn("role-based-access-control/role-assignments-template#principaltype")),
-    "R284": Rule("A role assignment at subscription scope, which amlgen does not generate yet.",
-                 _learn("azure-resource-manager/templates/deploy-to-resource-group#scope-to-subscription")),
     "R285": Rule("A role assignment on a resource of a type amlgen knows no API version for (Bicep declares the "
                  "resource the role is assigned on).",
                  _learn("azure-resource-manager/bicep/diagnostics/bcp139")),

@@ -8,8 +8,8 @@ import re
 
 from generator.apiversions import api_version
 from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals,
-                                   Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId, references)
+                                   Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
+                                   SubscriptionId, SubscriptionScope, TenantId, references)
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, STORAGE_ZONE_GROUPS, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
@@ -700,16 +700,18 @@ def _grant_module(spec: Spec, grants: list[_Grant]) -> tuple[Plan, dict]:
                 parameters[seed.name] = Parameter(seed.name, "string", f"Required. The resource ID of {words}'s "
                                                   "resource: it names the role assignments (deterministic).")
                 values[principal.name], values[seed.name] = Ref(owner, attr), Ref(owner)
-        scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId()
+        scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId() if g.target.resource_group else SubscriptionId()
         name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (seed,)), Call("toLower", (g.role,))))
-        where = g.target.resource.name if g.target.resource else g.target.resource_group
+        where = (g.target.resource.name if g.target.resource else g.target.resource_group or
+                 f"subscription {g.target.subscription[:8]}")
         assignments.append(Resource("role-assignment-grant", _symbol("grant", f"{where} {g.label}", taken),
                                     ROLE_ASSIGNMENT, name, {
-            "condition": _only_in(*g.group),
+            "condition": _only_in(g.target.subscription, g.target.resource_group),
             "scope": Ref(scope_symbol, "resource") if scope_symbol else None,
             "roleDefinitionId": Call("subscriptionResourceId", ("Microsoft.Authorization/roleDefinitions", g.role)),
             "principalId": principal, "principalType": g.principal_type, "description": g.description}))
-    return Plan(spec.source, spec.name, (*existing, *assignments), tuple(parameters.values()), ()), values
+    scope = "resourceGroup" if all(g.target.resource_group for g in grants) else "subscription"
+    return Plan(spec.source, spec.name, (*existing, *assignments), tuple(parameters.values()), (), scope), values
 
 
 def _grant_deployments(spec: Spec, taken: set[str]) -> tuple[list[Resource], list[Resource]]:
@@ -719,24 +721,43 @@ def _grant_deployments(spec: Spec, taken: set[str]) -> tuple[list[Resource], lis
     ("To deploy resources to a resource group in a different subscription, add a nested deployment and include the
     subscriptionId and resourceGroup properties"). A grant on a group or resource given by ID goes this way even if
     it is this deployment's own group: the template cannot know which group it is deployed to."""
-    grants = [g for g in _nested_grants(spec) if g.target.resource_group is not None]
+    grants = _nested_grants(spec)
     if not grants:
         return [], []
-    module, values = _grant_module(spec, grants)
-    groups = list(dict.fromkeys(g.group for g in grants))
-    needed = {g.group for g in grants if g.before_workspace}
     out, before = [], []
-    for sub, group in groups:
-        twice = sum(1 for _, other in groups if other.lower() == group.lower()) > 1
-        label = f"{group}-{sub[:8]}" if twice else group
-        out.append(Resource("deployment", _symbol("grants", label, taken), "Microsoft.Resources/deployments",
-                            module_deployment_name(spec.name, f"grants-{label}"), {
-                                "scope": ResourceGroupScope(sub, group), "subscriptionId": sub,
-                                "resourceGroupName": group, "path": f"modules/{ROLE_ASSIGNMENTS_MODULE}.bicep",
-                                "armParameters": {k: {"value": v} for k, v in values.items()},
-                                "bicepParameters": values}, module=module))
-        if (sub, group) in needed:
-            before.append(out[-1])
+    in_groups = [g for g in grants if g.target.resource_group is not None]
+    if in_groups:
+        module, values = _grant_module(spec, in_groups)
+        groups = list(dict.fromkeys(g.group for g in in_groups))
+        needed = {g.group for g in in_groups if g.before_workspace}
+        for sub, group in groups:
+            twice = sum(1 for _, other in groups if other.lower() == group.lower()) > 1
+            label = f"{group}-{sub[:8]}" if twice else group
+            out.append(Resource("deployment", _symbol("grants", label, taken), "Microsoft.Resources/deployments",
+                                module_deployment_name(spec.name, f"grants-{label}"), {
+                                    "scope": ResourceGroupScope(sub, group), "subscriptionId": sub,
+                                    "resourceGroupName": group, "path": f"modules/{ROLE_ASSIGNMENTS_MODULE}.bicep",
+                                    "armParameters": {k: {"value": v} for k, v in values.items()},
+                                    "bicepParameters": values}, module=module))
+            if (sub, group) in needed:
+                before.append(out[-1])
+    # At subscription scope: a nested deployment with subscriptionId and a location ("To deploy resources to a
+    # subscription, add a nested deployment and include the subscriptionId property ... Also, set the location
+    # property", deploy-to-resource-group#scope-to-subscription); in Bicep a module with scope: subscription(sub),
+    # whose file targets the subscription (so a second module file), and whose deployment location Bicep sets to
+    # resourceGroup().location (Azure/bicep#1362, #18705).
+    at_subscription = [g for g in grants if g.target.resource_group is None]
+    if at_subscription:
+        module, values = _grant_module(spec, at_subscription)
+        for sub in dict.fromkeys(g.target.subscription for g in at_subscription):
+            out.append(Resource("subscription-deployment", _symbol("grantsSubscription", sub[:8], taken),
+                                "Microsoft.Resources/deployments",
+                                module_deployment_name(spec.name, f"grants-{sub[:8]}"), {
+                                    "scope": SubscriptionScope(sub), "subscriptionId": sub,
+                                    "location": ResourceGroupLocation(),
+                                    "path": f"modules/{ROLE_ASSIGNMENTS_MODULE}-subscription.bicep",
+                                    "armParameters": {k: {"value": v} for k, v in values.items()},
+                                    "bicepParameters": values}, module=module))
     return out, before
 
 

@@ -462,9 +462,11 @@ def parse_bicep(text: str | None = None, path: Path | None = None, robust: bool 
     parts, last = [], 0
     for lit in scan_literals(text):
         before = text[:lit.start].rstrip(" \t")
-        # resource types ('T@v' after `resource sym`) and paths after `using`/`import` stay as they are: pycep
-        # splits or reads them itself; interpolated literals stay too, so pycep sees the interpolation
+        # resource types ('T@v' after `resource sym`), paths after `using`/`import` and the target scope stay as
+        # they are: pycep splits or reads them itself; interpolated literals stay too, so pycep sees the interpolation
         if lit.interpolated or (before and (before[-1].isalnum() or before[-1] == "_")):
+            continue
+        if re.search(r"(^|\n)targetScope\s*=$", before):  # pycep checks the scope's name itself
             continue
         parts.append(text[last:lit.start] + "'" + _PLACEHOLDER.format(len(raws)) + "'")
         raws.append(lit.raw)
@@ -758,7 +760,8 @@ def compare(arm: dict, parsed_bicep: dict, load_module=None) -> list[Difference]
         if parsed_bicep[key]:
             diffs.append(Difference(key, _NOT_COMPARED, parsed_bicep[key]))
     scope = ((parsed_bicep.get("globals") or {}).get("scope") or {}).get("value")
-    if scope != "resourceGroup" or "deploymentTemplate.json" not in arm.get("$schema", ""):
+    schemas = {"resourceGroup": "/deploymentTemplate.json", "subscription": "/subscriptionDeploymentTemplate.json"}
+    if scope not in schemas or schemas[scope] not in arm.get("$schema", ""):
         diffs.append(Difference("targetScope", arm.get("$schema"), scope))
     # template metadata is never evaluated: compared as text
     meta = {k: bicep.value(v.get("value")) for k, v in (parsed_bicep.get("metadata") or {}).items()}
@@ -791,8 +794,14 @@ def _compare_modules(deployments: list, bicep: BicepFile, diffs: list[Difference
         matched.add(_key_part(name))
         refs: set[str] = set()
         props = arm_r.get("properties") or {}
-        arm_scope = call("resourceGroup", [x for x in (arm_r.get("subscriptionId"), arm_r.get("resourceGroup"))
-                                           if x is not None])
+        if "resourceGroup" in arm_r or "location" not in arm_r:
+            arm_scope = call("resourceGroup", [x for x in (arm_r.get("subscriptionId"), arm_r.get("resourceGroup"))
+                                               if x is not None])
+        else:  # a deployment at subscription scope (subscriptionId and location, no resourceGroup)
+            arm_scope = call("subscription", [x for x in (arm_r.get("subscriptionId"),) if x is not None])
+            # what Bicep sets as the location of a subscription-scope module deployed from a resource group
+            compare_values(arm_value(arm_r["location"]), arm_value("[resourceGroup().location]"),
+                           f"{path}.location", diffs)
         compare_values(arm_value(arm_scope) if isinstance(arm_scope, str) else arm_scope,
                        bicep.value(config.get("scope"), refs), f"{path}.scope", diffs)
         compare_values(props.get("mode"), "Incremental", f"{path}.mode", diffs)
@@ -801,7 +810,7 @@ def _compare_modules(deployments: list, bicep: BicepFile, diffs: list[Difference
         compare_values({k: arm_value(v.get("value")) for k, v in (props.get("parameters") or {}).items()},
                        bicep.value(config.get("params") or {}, refs), f"{path}.params", diffs)
         for extra in sorted(set(arm_r) - {"type", "apiVersion", "name", "subscriptionId", "resourceGroup",
-                                          "properties", "dependsOn"}):
+                                          "properties", "dependsOn", "location"}):
             diffs.append(Difference(f"{path}.{extra}", arm_r[extra], _NOT_COMPARED))
         explicit = config.get("dependsOn") or []
         for item in explicit if isinstance(explicit, list) else [explicit]:

@@ -9,7 +9,8 @@ import jinja2
 from generator.arm.render import header, make_environment
 from generator.errors import RenderError
 from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, SubscriptionId, TenantId, Deployed)
+                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, SubscriptionId, SubscriptionScope, TenantId,
+                                   Deployed)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
@@ -80,6 +81,8 @@ def expression(expr: Expr) -> str:
         return f"{identifier(expr.symbol)}.outputs.{identifier(expr.output)}"
     if isinstance(expr, Call):
         return f"{identifier(expr.function)}({', '.join(string(a) if isinstance(a, str) else expression(a) for a in expr.args)})"
+    if isinstance(expr, SubscriptionScope):
+        return f"subscription({string(expr.subscription)})"
     if isinstance(expr, ResourceGroupScope):
         return f"resourceGroup({string(expr.subscription)}, {string(expr.resource_group)})"
     if isinstance(expr, Ref):

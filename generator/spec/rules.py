@@ -195,12 +195,7 @@ def _check_grant_scope(data: dict, ra: dict, path: tuple, report: _Report) -> No
                    "(copy it from the resource's JSON view in the portal, or `az resource show --query id`)")
     elif isinstance(scope, str) and scope.startswith("/"):
         target = parse_scope_id(scope)
-        if target.kind == "subscription":
-            report.add(path + ("scope",), "R284",
-                       "amlgen does not assign roles at subscription scope yet (it would need a subscription-scope "
-                       "module beside the resource-group one); grant on a resource group or a resource instead, or "
-                       f"assign it once with az role assignment create --scope {scope}")
-        elif target.resource is not None and target.resource.type not in API_VERSIONS:
+        if target.resource is not None and target.resource.type not in API_VERSIONS:
             report.add(path + ("scope",), "R285",
                        f"amlgen knows no API version for {target.resource.type} (generator/apiversions.py), which "
                        "Bicep needs to declare the resource the role is assigned on; grant on its resource group, "

@@ -312,6 +312,15 @@ module grantsRgDataPlatform 'modules/role-assignments.bicep' = {
   }
 }
 
+module grantsSubscription11111111 'modules/role-assignments-subscription.bicep' = {
+  name: 'amlgen-fraud-lake-grants-11111111'
+  scope: subscription('11111111-1111-1111-1111-111111111111')
+  params: {
+    identityIdFraudJobsPrincipalId: identityIdFraudJobs.properties.principalId
+    identityIdFraudJobsId: identityIdFraudJobs.id
+  }
+}
+
 resource privateEndpointNetwork 'Microsoft.Network/virtualNetworks@2025-07-01' existing = {
   name: 'vnet-fraud'
   scope: resourceGroup('00000000-0000-0000-0000-000000000000', 'rg-network')

@@ -208,7 +208,8 @@ def _check_grant_scope(data: dict, ra: dict, path: tuple, report: _Report) -> No
                    and (data.get("workspace") or {}).get("kind") != "Project"
                    else f"give the {name}'s resource ID as the scope")
             report.add(path + ("scope", "existing"), "R281",
-                       f"the spec does not bring a {name} ({name}: {{existing: <ID>}}); {how}")
+                       f"the spec does not bring its {_GRANT_WORDS.get(name, name)} ({name}: {{existing: <ID>}}); "
+                       f"{how}")
 
 
 def _check_grant_principal(data: dict, ra: dict, path: tuple, report: _Report) -> None:

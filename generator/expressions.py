@@ -110,14 +110,9 @@ class Equals(Expr):
 
 
 @dataclass(frozen=True)
-class SubscriptionId(Expr):
-    """The ID of the subscription being deployed to (`subscription().id`)."""
-
-
-@dataclass(frozen=True)
 class Deployed(Expr):
     """A property of the subscription or resource group being deployed to: `subscription().subscriptionId`,
-    `resourceGroup().name` (function: subscription | resourceGroup)."""
+    `subscription().id`, `resourceGroup().name` (function: subscription | resourceGroup)."""
 
     function: str
     attr: str

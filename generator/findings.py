@@ -143,15 +143,15 @@ RULES: dict[str, Rule] = {
     "R260": Rule("keyVault.createMode: recover is set: it recovers a soft-deleted vault once and must then be removed.",
                  _learn("key-vault/general/soft-delete-overview"), WARNING),
     "R280": Rule("A role assignment's scope by ID is not a subscription, resource group or resource ID.",
-                 _learn("role-based-access-control/role-assignments-template")),
+                 _learn("role-based-access-control/scope-overview")),
     "R281": Rule("A role assignment's scope {existing: X} names a dependent the spec does not bring.",
                  _learn("role-based-access-control/role-assignments-template")),
     "R282": Rule("A role assignment's principal {identity: X} names neither the workspace nor one of its "
                  "user-assigned identities.",
-                 _learn("role-based-access-control/role-assignments-template#managed-identity")),
+                 _learn("role-based-access-control/role-assignments-template")),
     "R283": Rule("A role assignment for a managed identity with a principal type other than ServicePrincipal.",
-                 _learn("role-based-access-control/role-assignments-template#principaltype")),
-    "R285": Rule("A role assignment on a resource of a type amlgen knows no API version for (Bicep declares the "
+                 _learn("role-based-access-control/role-assignments-template")),
+    "R284": Rule("A role assignment on a resource of a type amlgen knows no API version for (Bicep declares the "
                  "resource the role is assigned on).",
                  _learn("azure-resource-manager/bicep/diagnostics/bcp139")),
 }

@@ -153,9 +153,10 @@ class ScopeId:
 
 
 def parse_scope_id(text: str) -> ScopeId | None:
-    """A subscription ID, a resource group ID or a resource ID (Learn, role-assignments-template: "the scope of the
-    role assignment ... a subscription, resource group, or resource"); None for anything else. A resource group name
-    ends with no period (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)."""
+    """A subscription ID, a resource group ID or a resource ID: the scopes a role assignment can have below a
+    management group (https://learn.microsoft.com/azure/role-based-access-control/scope-overview); None for anything
+    else. A resource group name does not end with a period
+    (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)."""
     m = _SUBSCRIPTION_ID.fullmatch(text)
     if m:
         if m["rg"] and m["rg"].endswith("."):

@@ -9,7 +9,7 @@ import re
 from generator.apiversions import api_version
 from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals,
                                    Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
-                                   SubscriptionId, SubscriptionScope, TenantId, references)
+                                   SubscriptionScope, TenantId, references)
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, STORAGE_ZONE_GROUPS, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
                              ContainerRegistry, Datastore, Existing, KeyVault, LogAnalytics, ManagedNetwork,
@@ -700,7 +700,7 @@ def _grant_module(spec: Spec, grants: list[_Grant]) -> tuple[Plan, dict]:
                 parameters[seed.name] = Parameter(seed.name, "string", f"Required. The resource ID of {words}'s "
                                                   "resource: it names the role assignments (deterministic).")
                 values[principal.name], values[seed.name] = Ref(owner, attr), Ref(owner)
-        scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId() if g.target.resource_group else SubscriptionId()
+        scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId() if g.target.resource_group else Deployed("subscription", "id")
         name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (seed,)), Call("toLower", (g.role,))))
         where = (g.target.resource.name if g.target.resource else g.target.resource_group or
                  f"subscription {g.target.subscription[:8]}")

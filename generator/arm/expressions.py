@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, SubscriptionId, TenantId, Deployed)
+from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr,
+                                   Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId)
 
 
 def literal(text: str) -> str:
@@ -107,8 +107,6 @@ class ArmExpressions:
             return "subscription().tenantId"
         if isinstance(expr, ResourceGroupId):
             return "resourceGroup().id"
-        if isinstance(expr, SubscriptionId):
-            return "subscription().id"
         if isinstance(expr, Deployed):
             return f"{expr.function}().{expr.attr}"
         if isinstance(expr, Equals):

@@ -8,9 +8,9 @@ import jinja2
 
 from generator.arm.render import header, make_environment
 from generator.errors import RenderError
-from generator.expressions import (Call, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, SubscriptionId, SubscriptionScope, TenantId,
-                                   Deployed)
+from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr,
+                                   Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
+                                   SubscriptionScope, TenantId)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
@@ -67,8 +67,6 @@ def expression(expr: Expr) -> str:
         return "subscription().tenantId"
     if isinstance(expr, ResourceGroupId):
         return "resourceGroup().id"
-    if isinstance(expr, SubscriptionId):
-        return "subscription().id"
     if isinstance(expr, Deployed):
         return f"{identifier(expr.function)}().{identifier(expr.attr)}"
     if isinstance(expr, Equals):

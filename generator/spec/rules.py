@@ -196,7 +196,7 @@ def _check_grant_scope(data: dict, ra: dict, path: tuple, report: _Report) -> No
     elif isinstance(scope, str) and scope.startswith("/"):
         target = parse_scope_id(scope)
         if target.resource is not None and target.resource.type not in API_VERSIONS:
-            report.add(path + ("scope",), "R285",
+            report.add(path + ("scope",), "R284",
                        f"amlgen knows no API version for {target.resource.type} (generator/apiversions.py), which "
                        "Bicep needs to declare the resource the role is assigned on; grant on its resource group, "
                        "or on a resource of a type amlgen knows")

@@ -29,6 +29,8 @@ API_VERSIONS: dict[str, str] = {
     "Microsoft.Network/natGateways": "2025-07-01",
     "Microsoft.Network/publicIPAddresses": "2025-07-01",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks": "2024-06-01",
+    # read only (`existing`): a blob container (of a shared data lake) a role is assigned on
+    "Microsoft.Storage/storageAccounts/blobServices/containers": "2026-04-01",
     # subscription-scope templates: the resource group, and the deployment of main.json into it
     "Microsoft.Resources/resourceGroups": "2025-04-01",
     "Microsoft.Resources/deployments": "2025-04-01",

@@ -473,10 +473,24 @@ def resource_list(template: dict, where: str) -> list[dict]:
         nested = item.get("properties", {}).get("template") if isinstance(item.get("properties"), dict) else None
         if item["type"] == DEPLOYMENT and isinstance(nested, dict):
             out.append({**item, "properties": {k: v for k, v in item["properties"].items() if k != "template"}})
-            out.extend(resource_list(nested, f"{where} ({item['name']})"))
+            passed = item["properties"].get("parameters") or {}
+            out.extend(_principal_passed(r, passed) for r in resource_list(nested, f"{where} ({item['name']})"))
         else:
             out.append(item)
     return out
+
+
+def _principal_passed(resource: dict, passed: dict) -> dict:
+    """A role assignment of a nested deployment (the role-assignments module) takes its principal from a module
+    parameter: shown with the value the deployment passes (an identity's reference()), so the diff names the
+    identity instead of the parameter."""
+    props = resource.get("properties")
+    name = parameter_reference(props.get("principalId")) if resource.get("type") == ROLE_ASSIGNMENT and \
+        isinstance(props, dict) else None
+    entry = passed.get(name) if name else None
+    if not isinstance(entry, dict) or "value" not in entry:
+        return resource
+    return {**resource, "properties": {**props, "principalId": entry["value"]}}
 
 
 def deployed_resources(template: dict, where: str) -> dict[tuple[str, str], dict]:

@@ -84,14 +84,16 @@ class ScannerSkips:
 
 
 def references(value) -> list[Ref]:
-    """Every Ref inside a value, depth first, in order."""
+    """Every Ref inside a value (and inside its keys), depth first, in order."""
     found: list[Ref] = []
     if isinstance(value, Ref):
         found.append(value)
     elif isinstance(value, Call):
         found.extend(references(list(value.args)))
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            # a key can be an expression too: a user-assigned identity's ID in `userAssignedIdentities`
+            found.extend(references(key))
             found.extend(references(item))
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -105,3 +107,28 @@ class ResourceGroupScope(Expr):
 
     subscription: str
     resource_group: str
+
+
+@dataclass(frozen=True)
+class Equals(Expr):
+    """`left == right` (ARM equals()): the condition of a resource deployed only in one of the places a shared
+    module is deployed to."""
+
+    left: object
+    right: object
+
+
+@dataclass(frozen=True)
+class Deployed(Expr):
+    """A property of the subscription or resource group being deployed to: `subscription().subscriptionId`,
+    `subscription().id`, `resourceGroup().name` (function: subscription | resourceGroup)."""
+
+    function: str
+    attr: str
+
+
+@dataclass(frozen=True)
+class SubscriptionScope(Expr):
+    """A subscription by ID: the scope of a nested deployment at subscription scope (Bicep `subscription('...')`)."""
+
+    subscription: str

@@ -66,7 +66,8 @@ RULES: dict[str, Rule] = {
                  _learn("machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr"), WARNING),
     "R210": Rule("A role is neither a built-in role name nor a role definition GUID.",
                  _learn("role-based-access-control/built-in-roles")),
-    "R211": Rule("A role assignment's scope is a resource the spec does not create.",
+    "R211": Rule("A role assignment names a dependent the spec does not have (a Project's, or no registry), or "
+                 "repeats another assignment.",
                  _learn("role-based-access-control/role-assignments-template")),
     "R212": Rule("A compute's settings contradict each other or the workspace's.",
                  _learn("machine-learning/how-to-create-attach-compute-cluster"), "error, warning"),
@@ -113,8 +114,9 @@ RULES: dict[str, Rule] = {
                  "a primary next to a system-assigned identity.",
                  "https://github.com/Azure/bicep-registry-modules/blob/main/avm/res/machine-learning-services/"
                  "workspace/main.bicep (primaryUserAssignedIdentity)"),
-    "R241": Rule("A user-assigned workspace identity needs roles on a dependent the spec brings (amlgen assigns them "
-                 "on the dependents it creates).",
+    "R241": Rule("A user-assigned workspace identity needs roles on a dependent the spec brings: amlgen assigns them "
+                 "through a nested deployment into the dependent's resource group, which needs the right to assign "
+                 "roles there.",
                  _learn("machine-learning/how-to-identity-based-service-authentication#workspace"), WARNING),
     "R242": Rule("A customer-managed key URI without its key version.",
                  _learn("machine-learning/how-to-setup-customer-managed-keys#create-a-workspace-that-uses-a-customer-"
@@ -195,6 +197,18 @@ RULES: dict[str, Rule] = {
                  "pattern is an ECMA-262 regular expression); json-schema-org/JSON-Schema-Test-Suite tests/"
                  "draft2020-12/optional/ecmascript-regex.json (\"ECMA 262 regex $ does not match trailing newline\": "
                  "\"abc\\n\" against ^abc$ \"matches in Python, but not in ECMA 262\")"),
+    "R280": Rule("A role assignment's scope by ID is not a subscription, resource group or resource ID.",
+                 _learn("role-based-access-control/scope-overview")),
+    "R281": Rule("A role assignment's scope {existing: X} names a dependent the spec does not bring.",
+                 _learn("role-based-access-control/role-assignments-template")),
+    "R282": Rule("A role assignment's principal {identity: X} names neither the workspace nor one of its "
+                 "user-assigned identities.",
+                 _learn("role-based-access-control/role-assignments-template")),
+    "R283": Rule("A role assignment for a managed identity with a principal type other than ServicePrincipal.",
+                 _learn("role-based-access-control/role-assignments-template")),
+    "R284": Rule("A role assignment on a resource of a type amlgen knows no API version for (Bicep declares the "
+                 "resource the role is assigned on).",
+                 _learn("azure-resource-manager/bicep/diagnostics/bcp139")),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from generator.naming import ResourceId, derived_name, parse_resource_id
+from generator.naming import ResourceId, ScopeId, derived_name, parse_resource_id, parse_scope_id
 from generator.spec.defaults import (MANAGED_MODES, allow_list_only, dependents_access as _dependents_access,
                                      primary_identity, private_endpoint_targets, registry_sku)
 from generator.roles import role_guid
@@ -220,10 +220,16 @@ class Datastore:
 class RoleAssignment:
     role: str  # as written in the spec (name or GUID)
     role_guid: str
-    principal_id: str
+    principal_id: str | None  # None: the principal is `identity`, known only at deployment
     principal_type: str
-    scope: str  # workspace | storage | keyVault | containerRegistry | resourceGroup
+    scope: str  # workspace | storage | keyVault | containerRegistry | resourceGroup | "id" (see target)
     description: str | None
+    # outside this template's resources: the subscription, resource group or resource the grant is on, deployed
+    # by a nested deployment into its group (or subscription); None: a resource of this template or its group
+    target: ScopeId | None = None
+    # the principal when it is an identity: "workspace" (the workspace's system-assigned identity) or a
+    # user-assigned identity of workspace.identity (the primary one for {identity: workspace} without a system one)
+    identity: UserIdentity | str | None = None
 
 
 @dataclass(frozen=True)
@@ -329,6 +335,30 @@ def _virtual_network(data: dict) -> VirtualNetwork | None:
                           tuple([space] if isinstance(space, str) else space),
                           tuple(Subnet(name, s["prefix"], bool(s.get("natGateway", False)))
                                 for name, s in sorted(create["subnets"].items())))
+# the dependents a role assignment's scope can name, by spec section
+GRANT_DEPENDENTS = ("storage", "keyVault", "containerRegistry", "applicationInsights")
+
+
+def _role_assignment(ra: dict, data: dict, identity: Identity, by_key: dict) -> RoleAssignment:
+    """A spec role assignment. A scope outside the template (an ID, {existing: <dependent>}, or the keyword of a
+    dependent the spec brings) becomes the `target` of a nested deployment; an identity principal is resolved."""
+    scope, target = ra.get("scope", "workspace"), None
+    if isinstance(scope, dict):
+        scope = scope["existing"]
+    section = data.get(scope) if scope in GRANT_DEPENDENTS else None
+    if isinstance(section, dict) and "existing" in section:
+        target = parse_scope_id(section["existing"])
+    elif scope.startswith("/"):
+        target = parse_scope_id(scope)
+    if target is not None:
+        scope = "id"
+    principal = ra["principalId"]
+    who = None
+    if isinstance(principal, dict):
+        key = principal["identity"]
+        who = by_key[key] if key != "workspace" else "workspace" if identity.system_assigned else identity.primary
+    return RoleAssignment(ra["role"], role_guid(ra["role"]), principal.lower() if isinstance(principal, str) else None,
+                          ra.get("principalType", "ServicePrincipal"), scope, ra.get("description"), target, who)
 
 
 def build(data: dict, source: str) -> Spec:
@@ -430,11 +460,7 @@ def build(data: dict, source: str) -> Spec:
                                             c.get("setupScript"), _subnet(data, c.get("subnet")), node_public_ip,
                                             _compute_identity(c, by_key),
                                             ssh.get("publicKey") if isinstance(ssh, dict) else None))
-    roles = tuple(
-        RoleAssignment(ra["role"], role_guid(ra["role"]), ra["principalId"].lower(), ra["principalType"],
-                       ra.get("scope", "workspace"), ra.get("description"))
-        for ra in data.get("roleAssignments", [])
-    )
+    roles = tuple(_role_assignment(ra, data, identity, by_key) for ra in data.get("roleAssignments", []))
 
     project = ws.get("kind") == "Project" or adding is not None  # an existing workspace's dependents: its owner's
     st = data.get("storage", {})

@@ -136,3 +136,41 @@ def parse_resource_id(text: str) -> ResourceId | None:
 
 
 ID_FORM = "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/<namespace>/<type>/<name>"
+
+
+_SUBSCRIPTION_ID = re.compile(r"/subscriptions/(?P<sub>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})"
+                              r"(?:/resourceGroups/(?P<rg>[-\w._()]{1,90}))?/?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ScopeId:
+    """The scope of a role assignment given by ID: a subscription, a resource group, or a resource in a group."""
+
+    id: str
+    subscription: str
+    resource_group: str | None = None  # None: the subscription itself
+    resource: ResourceId | None = None  # None: the resource group (or subscription) itself
+
+    @property
+    def kind(self) -> str:
+        return "resource" if self.resource else "resourceGroup" if self.resource_group else "subscription"
+
+
+def parse_scope_id(text: str) -> ScopeId | None:
+    """A subscription ID, a resource group ID or a resource ID: the scopes a role assignment can have below a
+    management group (https://learn.microsoft.com/azure/role-based-access-control/scope-overview); None for anything
+    else. A resource group name does not end with a period
+    (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)."""
+    m = _SUBSCRIPTION_ID.fullmatch(text)
+    if m:
+        if m["rg"] and m["rg"].endswith("."):
+            return None
+        return ScopeId(text, m["sub"], m["rg"])
+    ref = parse_resource_id(text)
+    if ref is None or ref.resource_group.endswith("."):
+        return None
+    return ScopeId(text, ref.subscription, ref.resource_group, ref)
+
+
+SCOPE_ID_FORMS = ("/subscriptions/<subscription GUID>, /subscriptions/<subscription GUID>/resourceGroups/<group>, "
+                  f"or a resource ID {ID_FORM}")

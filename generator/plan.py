@@ -7,14 +7,16 @@ from dataclasses import dataclass, field, replace
 import re
 
 from generator.apiversions import api_version
-from generator.expressions import (ScannerSkips, Call, DeploymentLocation, DeploymentOutput, Environment, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId, references)
+from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals,
+                                   Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
+                                   ScannerSkips, SubscriptionScope, TenantId, references)
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, STORAGE_ZONE_GROUPS, dns_zones
 from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
                              ContainerRegistry, CreatedSubnet, Datastore, Existing, KeyVault, LogAnalytics,
                              ManagedNetwork, RoleAssignment, Spec, StorageAccount, Subnet, UserIdentity)
 from generator import network_rules
-from generator.naming import ResourceId, deployment_name, module_deployment_name, parse_resource_id
+from generator.naming import (ResourceId, ScopeId, deployment_name, module_deployment_name, parse_resource_id,
+                              parse_scope_id)
 from generator.spec.defaults import MANAGED_MODES, WORKSPACE_RULE_NAME
 from generator.roles import WORKSPACE_IDENTITY_ROLES, role_guid
 
@@ -475,14 +477,30 @@ _SCOPE_SYMBOLS = {"workspace": "workspace", "storage": "storage", "keyVault": "k
                   "containerRegistry": "registry"}
 
 
+def _principal(identity) -> tuple[str, str] | None:
+    """An identity principal as (the symbol of the resource whose identity it is, the Ref attribute of its object
+    ID): the workspace's system-assigned identity, or a user-assigned identity."""
+    if identity is None:
+        return None
+    if identity == "workspace":
+        return "workspace", "principalId"
+    return _identity_symbol(identity), "identityPrincipalId"
+
+
 def _role_assignment(ra: RoleAssignment, symbol: str) -> Resource:
     scope_symbol = _SCOPE_SYMBOLS.get(ra.scope)
     scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId()
+    principal, seed = ra.principal_id, ra.principal_id
+    if ra.identity is not None:
+        # known only at deployment, and ARM allows reference() only in properties: the name takes the resource ID
+        # of the identity's resource instead (the workspace's, for its system-assigned identity)
+        owner, attr = _principal(ra.identity)
+        principal, seed = Ref(owner, attr), Ref(owner)
     # Bicep's getRoleAssignmentName() convention: the same scope, principal and role always give the same
     # name, so a redeploy is a no-op instead of failing with RoleAssignmentExists.
-    name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (ra.principal_id,)),
+    name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (seed,)),
                          Call("toLower", (ra.role_guid,))))
-    return _assignment(symbol, name, scope_symbol, ra.role_guid, ra.principal_id, ra.principal_type, ra.description)
+    return _assignment(symbol, name, scope_symbol, ra.role_guid, principal, ra.principal_type, ra.description)
 
 
 def _assignment(symbol: str, name: Call, scope_symbol: str | None, role: str, principal, principal_type: str,
@@ -698,6 +716,8 @@ def _network(spec: Spec) -> list[Resource]:
     out.append(Resource("virtual-network", NETWORK, "Microsoft.Network/virtualNetworks", net.name, {
         "location": LOCATION, "tags": _tags(spec), "addressPrefixes": list(net.address_space), "subnets": subnets}))
     return out
+
+
 def _existing_workspace(spec: Spec) -> Resource:
     """The workspace a spec adds to, declared for reference only. The template deploys into its resource group,
     so Bicep declares it without a scope (a child of a resource in another scope could not be deployed here);
@@ -755,8 +775,157 @@ def _workspace_children(spec: Spec, resources: list[Resource]) -> tuple[list[Par
     for d in spec.datastores:
         resources.append(_datastore(spec, d, _symbol("datastore", d.name, taken), secrets))
     for i, ra in enumerate(spec.role_assignments):
-        resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
+        if ra.target is None:  # the others are granted by the role-assignments module (_grant_deployments)
+            resources.append(_role_assignment(ra, _symbol("roleAssignment", str(i + 1), taken)))
     return secrets, vm_sizes
+
+
+ROLE_ASSIGNMENTS_MODULE = "role-assignments"
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """A role assignment outside this template's resources, made by the role-assignments module."""
+
+    target: ScopeId
+    role: str  # the role definition GUID
+    label: str  # the role as people name it (for the symbol)
+    principal_id: str | None  # a literal object ID, or None for `identity`
+    identity: object  # "workspace" | UserIdentity | None
+    principal_type: str
+    description: str | None
+    before_workspace: bool = False  # a role the workspace identity needs when the workspace is created
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return self.target.subscription, self.target.resource_group
+
+
+def _nested_grants(spec: Spec) -> list[_Grant]:
+    """The grants the role-assignments module makes: a user-assigned workspace identity's roles on the dependents
+    the spec brings (roles.WORKSPACE_IDENTITY_ROLES, as _identity_grants does on the ones it creates), then the
+    spec's role assignments whose scope is outside the template."""
+    out: list[_Grant] = []
+    uai = spec.workspace.identity.workspace_user_identity
+    if uai is not None and spec.workspace.kind != "Project":
+        brought = {"storage": spec.storage, "keyVault": spec.key_vault,
+                   "containerRegistry": spec.container_registry, "applicationInsights": spec.application_insights}
+        for section, item in brought.items():
+            if isinstance(item, Existing):
+                for role in WORKSPACE_IDENTITY_ROLES[section]:
+                    out.append(_Grant(parse_scope_id(item.id), role_guid(role), role, None, uai, "ServicePrincipal",
+                                      f"{role} for the workspace identity {uai.name}: required for a user-assigned "
+                                      "workspace identity (amlgen)", before_workspace=True))
+    for ra in spec.role_assignments:
+        if ra.target is not None:
+            out.append(_Grant(ra.target, ra.role_guid, ra.role, ra.principal_id, ra.identity, ra.principal_type,
+                              ra.description))
+    return out
+
+
+def _only_in(subscription: str, group: str | None = None) -> Equals:
+    """The condition of a grant in the shared module: true only where the module runs in the grant's subscription
+    (and resource group), compared as '<subscription>/<group>' in lower case (names are case-insensitive; a
+    literal resource ID would break arm-ttk's "IDs Should Be Derived From ResourceIDs")."""
+    if group is None:
+        return Equals(Call("toLower", (Deployed("subscription", "subscriptionId"),)), subscription.lower())
+    here = Call("format", ("{0}/{1}", Deployed("subscription", "subscriptionId"), Deployed("resourceGroup", "name")))
+    return Equals(Call("toLower", (here,)), f"{subscription}/{group}".lower())
+
+
+def _grant_module(spec: Spec, grants: list[_Grant]) -> tuple[Plan, dict]:
+    """The one module every target resource group deploys: all the nested grants, each made only where the module
+    runs in its resource group (a Bicep resource scope must be a resource declared in the file's own scope, BCP139,
+    so the module declares each target resource `existing` in its group). Also: the module parameter values, by
+    parameter name (the identities' object IDs and resource IDs, known only at deployment)."""
+    taken: set[str] = {"location"}
+    targets: dict[str, str] = {}  # target resource ID (lower case) -> symbol
+    existing: list[Resource] = []
+    assignments: list[Resource] = []
+    parameters: dict[str, Parameter] = {}
+    values: dict[str, object] = {}
+    for g in grants:
+        scope_symbol = None
+        if g.target.resource is not None:
+            ref = g.target.resource
+            key = g.target.id.lower()
+            if key not in targets:
+                targets[key] = _symbol("target", ref.name, taken)
+                existing.append(Resource("existing", targets[key], ref.type, "/".join(ref.names), existing=ref,
+                                         values={"scope": None}))
+            scope_symbol = targets[key]
+        principal, seed = g.principal_id, g.principal_id
+        if g.identity is not None:
+            owner, attr = _principal(g.identity)
+            words = ("the workspace's system-assigned identity" if g.identity == "workspace"
+                     else f"the user-assigned identity {g.identity.name}")
+            principal, seed = Param(f"{owner}PrincipalId"), Param(f"{owner}Id")
+            if principal.name not in parameters:
+                parameters[principal.name] = Parameter(principal.name, "string",
+                                                       f"Required. The object ID of {words}.")
+                parameters[seed.name] = Parameter(seed.name, "string", f"Required. The resource ID of {words}'s "
+                                                  "resource: it names the role assignments (deterministic).")
+                values[principal.name], values[seed.name] = Ref(owner, attr), Ref(owner)
+        scope_id = Ref(scope_symbol) if scope_symbol else ResourceGroupId() if g.target.resource_group else Deployed("subscription", "id")
+        name = Call("guid", (Call("toLower", (scope_id,)), Call("toLower", (seed,)), Call("toLower", (g.role,))))
+        where = (g.target.resource.name if g.target.resource else g.target.resource_group or
+                 f"subscription {g.target.subscription[:8]}")
+        assignments.append(Resource("role-assignment-grant", _symbol("grant", f"{where} {g.label}", taken),
+                                    ROLE_ASSIGNMENT, name, {
+            "condition": _only_in(g.target.subscription, g.target.resource_group),
+            "scope": Ref(scope_symbol, "resource") if scope_symbol else None,
+            "roleDefinitionId": Call("subscriptionResourceId", ("Microsoft.Authorization/roleDefinitions", g.role)),
+            "principalId": principal, "principalType": g.principal_type, "description": g.description}))
+    scope = "resourceGroup" if all(g.target.resource_group for g in grants) else "subscription"
+    return Plan(spec.source, spec.name, (*existing, *assignments), tuple(parameters.values()), (), scope), values
+
+
+def _grant_deployments(spec: Spec, taken: set[str]) -> tuple[list[Resource], list[Resource]]:
+    """Role assignments outside this template's resource group go through a nested deployment per target resource
+    group (ARM Microsoft.Resources/deployments with subscriptionId and resourceGroup; Bicep: a module with
+    scope: resourceGroup(sub, rg)): https://learn.microsoft.com/azure/azure-resource-manager/templates/deploy-to-resource-group
+    ("To deploy resources to a resource group in a different subscription, add a nested deployment and include the
+    subscriptionId and resourceGroup properties"). A grant on a group or resource given by ID goes this way even if
+    it is this deployment's own group: the template cannot know which group it is deployed to."""
+    grants = _nested_grants(spec)
+    if not grants:
+        return [], []
+    out, before = [], []
+    in_groups = [g for g in grants if g.target.resource_group is not None]
+    if in_groups:
+        module, values = _grant_module(spec, in_groups)
+        groups = list(dict.fromkeys(g.group for g in in_groups))
+        needed = {g.group for g in in_groups if g.before_workspace}
+        for sub, group in groups:
+            twice = sum(1 for _, other in groups if other.lower() == group.lower()) > 1
+            label = f"{group}-{sub[:8]}" if twice else group
+            out.append(Resource("deployment", _symbol("grants", label, taken), "Microsoft.Resources/deployments",
+                                module_deployment_name(spec.name, f"grants-{label}"), {
+                                    "scope": ResourceGroupScope(sub, group), "subscriptionId": sub,
+                                    "resourceGroupName": group, "path": f"modules/{ROLE_ASSIGNMENTS_MODULE}.bicep",
+                                    "armParameters": {k: {"value": v} for k, v in values.items()},
+                                    "bicepParameters": values}, module=module))
+            if (sub, group) in needed:
+                before.append(out[-1])
+    # At subscription scope: a nested deployment with subscriptionId and a location ("To deploy resources to a
+    # subscription, add a nested deployment and include the subscriptionId property ... Also, set the location
+    # property", deploy-to-resource-group#scope-to-subscription); in Bicep a module with scope: subscription(sub),
+    # whose file targets the subscription (so a second module file), and whose deployment location Bicep sets to
+    # resourceGroup().location (Azure/bicep#1362, #18705).
+    at_subscription = [g for g in grants if g.target.resource_group is None]
+    if at_subscription:
+        module, values = _grant_module(spec, at_subscription)
+        for sub in dict.fromkeys(g.target.subscription for g in at_subscription):
+            out.append(Resource("subscription-deployment", _symbol("grantsSubscription", sub[:8], taken),
+                                "Microsoft.Resources/deployments",
+                                module_deployment_name(spec.name, f"grants-{sub[:8]}"), {
+                                    "scope": SubscriptionScope(sub), "subscriptionId": sub,
+                                    "location": ResourceGroupLocation(),
+                                    "path": f"modules/{ROLE_ASSIGNMENTS_MODULE}-subscription.bicep",
+                                    "armParameters": {k: {"value": v} for k, v in values.items()},
+                                    "bicepParameters": values}, module=module))
+    return out, before
 
 
 def build(spec: Spec) -> Plan:
@@ -794,6 +963,14 @@ def build(spec: Spec) -> Plan:
     resources.extend(_identity_grants(spec, resources, ("workspace",)))
     secrets, vm_sizes = _workspace_children(spec, resources)
     taken = {r.symbol for r in resources} | {"location"}
+    nested_grants, before_workspace = _grant_deployments(spec, taken)
+    resources.extend(nested_grants)
+    if before_workspace:
+        # the workspace identity's roles on the dependents the spec brings are granted before the workspace
+        at = next(i for i, r in enumerate(resources) if r.symbol == "workspace")
+        ws = resources[at]
+        resources[at] = replace(ws, values={**ws.values, "dependsOn": [
+            *(ws.values.get("dependsOn") or []), *(Ref(d.symbol, "resource") for d in before_workspace)]})
     if spec.private_endpoints is not None and isinstance(spec.private_endpoints.subnet, CreatedSubnet):
         # in the network the spec creates: beside it, in this template's group and region (no module needed)
         resources.extend(_private_endpoint_resources(spec, spec.network.name, Ref(NETWORK), {

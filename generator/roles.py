@@ -19,6 +19,8 @@ BUILT_IN_ROLES: dict[str, str] = {
     "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    # read access to a shared data lake (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage#storage-blob-data-reader)
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
 }
 
 # When the workspace identity is user-assigned, nobody grants it anything: Learn lists the roles it needs on each

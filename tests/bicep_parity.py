@@ -462,9 +462,11 @@ def parse_bicep(text: str | None = None, path: Path | None = None, robust: bool 
     parts, last = [], 0
     for lit in scan_literals(text):
         before = text[:lit.start].rstrip(" \t")
-        # resource types ('T@v' after `resource sym`) and paths after `using`/`import` stay as they are: pycep
-        # splits or reads them itself; interpolated literals stay too, so pycep sees the interpolation
+        # resource types ('T@v' after `resource sym`), paths after `using`/`import` and the target scope stay as
+        # they are: pycep splits or reads them itself; interpolated literals stay too, so pycep sees the interpolation
         if lit.interpolated or (before and (before[-1].isalnum() or before[-1] == "_")):
+            continue
+        if re.search(r"(^|\n)targetScope\s*=$", before):  # pycep checks the scope's name itself
             continue
         parts.append(text[last:lit.start] + "'" + _PLACEHOLDER.format(len(raws)) + "'")
         raws.append(lit.raw)
@@ -574,6 +576,19 @@ class BicepFile:
             return call("format", ["{0}/{1}", parent_name, own])
         return Unsupported(f"parent {parent!r} of {symbol}")
 
+    def module_id(self, symbol: str):
+        """What a dependency on a module means: the ID of its deployment record, in the resource group it deploys
+        to (`resourceGroup('sub', 'rg')`) or in this template's group."""
+        config = self.modules[symbol].get("config") or {}
+        name, scope = self.value(config.get("name")), config.get("scope")
+        if scope is None:
+            return call("resourceId", [DEPLOYMENT, name])
+        if _is_function(scope) and scope["function"]["type"] == "resource_group":
+            args = [self.value(a) for a in _positional(scope["function"])]
+            if len(args) == 2 and all(isinstance(a, str) for a in args):
+                return call("resourceId", [args[0], args[1], DEPLOYMENT, name])
+        return Unsupported(f"the id of module {symbol} in scope {scope!r}")
+
     def is_existing(self, symbol: str) -> bool:
         return bool(self.resources[symbol].get("existing"))
 
@@ -611,6 +626,10 @@ class BicepFile:
                 return self._chain(_flatten_accessor(node), refs)
             if op["type"] == "minus" and set(op.get("operands", {})) == {"integer_value"}:
                 return -op["operands"]["integer_value"]
+            if op["type"] == "equals":  # `a == b` is ARM's equals(a, b)
+                operands = op.get("operands") or {}
+                return call("equals", [self.value(operands.get("operand_1"), refs),
+                                       self.value(operands.get("operand_2"), refs)])
             return Unsupported(f"Bicep operator {op['type']}")
         if _is_function(node):
             return self._chain([node], refs)
@@ -741,7 +760,8 @@ def compare(arm: dict, parsed_bicep: dict, load_module=None) -> list[Difference]
         if parsed_bicep[key]:
             diffs.append(Difference(key, _NOT_COMPARED, parsed_bicep[key]))
     scope = ((parsed_bicep.get("globals") or {}).get("scope") or {}).get("value")
-    if scope != "resourceGroup" or "deploymentTemplate.json" not in arm.get("$schema", ""):
+    schemas = {"resourceGroup": "/deploymentTemplate.json", "subscription": "/subscriptionDeploymentTemplate.json"}
+    if scope not in schemas or schemas[scope] not in arm.get("$schema", ""):
         diffs.append(Difference("targetScope", arm.get("$schema"), scope))
     # template metadata is never evaluated: compared as text
     meta = {k: bicep.value(v.get("value")) for k, v in (parsed_bicep.get("metadata") or {}).items()}
@@ -774,8 +794,14 @@ def _compare_modules(deployments: list, bicep: BicepFile, diffs: list[Difference
         matched.add(_key_part(name))
         refs: set[str] = set()
         props = arm_r.get("properties") or {}
-        arm_scope = call("resourceGroup", [x for x in (arm_r.get("subscriptionId"), arm_r.get("resourceGroup"))
-                                           if x is not None])
+        if "resourceGroup" in arm_r or "location" not in arm_r:
+            arm_scope = call("resourceGroup", [x for x in (arm_r.get("subscriptionId"), arm_r.get("resourceGroup"))
+                                               if x is not None])
+        else:  # a deployment at subscription scope (subscriptionId and location, no resourceGroup)
+            arm_scope = call("subscription", [x for x in (arm_r.get("subscriptionId"),) if x is not None])
+            # what Bicep sets as the location of a subscription-scope module deployed from a resource group
+            compare_values(arm_value(arm_r["location"]), arm_value("[resourceGroup().location]"),
+                           f"{path}.location", diffs)
         compare_values(arm_value(arm_scope) if isinstance(arm_scope, str) else arm_scope,
                        bicep.value(config.get("scope"), refs), f"{path}.scope", diffs)
         compare_values(props.get("mode"), "Incremental", f"{path}.mode", diffs)
@@ -784,7 +810,7 @@ def _compare_modules(deployments: list, bicep: BicepFile, diffs: list[Difference
         compare_values({k: arm_value(v.get("value")) for k, v in (props.get("parameters") or {}).items()},
                        bicep.value(config.get("params") or {}, refs), f"{path}.params", diffs)
         for extra in sorted(set(arm_r) - {"type", "apiVersion", "name", "subscriptionId", "resourceGroup",
-                                          "properties", "dependsOn"}):
+                                          "properties", "dependsOn", "location"}):
             diffs.append(Difference(f"{path}.{extra}", arm_r[extra], _NOT_COMPARED))
         explicit = config.get("dependsOn") or []
         for item in explicit if isinstance(explicit, list) else [explicit]:
@@ -926,6 +952,8 @@ def _compare_resource(arm_r: dict, symbol: str, decl: dict, bicep: BicepFile, pa
         if isinstance(item, BicepElement) and str(item) in bicep.resources:
             if not bicep.is_existing(str(item)):
                 refs.add(str(item))
+        elif isinstance(item, BicepElement) and str(item) in bicep.modules:
+            refs.add(str(item))  # a module: its deployment record (BicepFile.module_id)
         else:
             diffs.append(Difference(f"{path}.dependsOn", "-", Unsupported(f"dependsOn entry {item!r}")))
     refs.discard(symbol)
@@ -936,7 +964,7 @@ def _compare_dependencies(arm_r: dict, refs: set[str], bicep: BicepFile, path: s
     """ARM dependsOn against the resources the Bicep declaration references (its implicit dependencies)."""
     bicep_deps = {}
     for s in refs:
-        rid = bicep.id_of(s)
+        rid = bicep.module_id(s) if s in bicep.modules else bicep.id_of(s)
         bicep_deps[rid.arm if isinstance(rid, Expression) else repr(rid)] = s
     arm_deps = {}
     for entry in arm_r.get("dependsOn") or []:

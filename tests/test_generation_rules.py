@@ -318,14 +318,21 @@ def test_a_user_assigned_workspace_identity_gets_learns_roles_before_the_workspa
         "'Microsoft.ManagedIdentity/userAssignedIdentities', 'id-jobs'), '2024-11-30').principalId]")
 
 
-def test_grants_parity_with_an_existing_identity_and_none_on_brought_dependents():
+def test_grants_parity_with_an_existing_identity_and_brought_dependents():
+    """Grants on a brought dependent are not in main.json's own resources: they go through the role-assignments
+    module into the dependent's group (tests/test_grants.py), and main.bicep with its module matches main.json."""
     from bicep_parity import compare, parse_bicep, report
 
     storage = f"{SUB}/providers/Microsoft.Storage/storageAccounts/stbrought"
-    template, bicep, _ = _render({"name": "churn-dev", "storage": {"existing": storage}, "workspace": {
-        "identity": {"type": "UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}})
-    assert not any(storage in g["scope"] for g in _of_type(template, "Microsoft.Authorization/roleAssignments"))
-    diffs = compare(template, parse_bicep(text=bicep))
+    files = pipeline.render_spec(model.build({"name": "churn-dev", "storage": {"existing": storage}, "workspace": {
+        "identity": {"type": "UserAssigned", "userAssigned": [{"existing": UAI_JOBS}]}}}, "examples/t.yaml"))
+    template = json.loads(files["main.json"])
+    assert not any("scope" in g and "stbrought" in g["scope"]
+                   for g in _of_type(template, "Microsoft.Authorization/roleAssignments"))
+    (deployment,) = _of_type(template, "Microsoft.Resources/deployments")
+    nested = deployment["properties"]["template"]["resources"]
+    assert sum(r["type"] == "Microsoft.Authorization/roleAssignments" for r in nested) == 2
+    diffs = compare(template, parse_bicep(text=files["main.bicep"]), lambda path: parse_bicep(text=files[path]))
     assert diffs == [], report(diffs)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from generator.expressions import (ScannerSkips, Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, TenantId)
+from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr,
+                                   Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
+                                   ScannerSkips, TenantId)
 
 
 def literal(text: str) -> str:
@@ -78,15 +79,17 @@ class ArmExpressions:
             # an extension resource (a role assignment the workspace waits for): its ID hangs off its scope's
             name = self.expression(r.name) if isinstance(r.name, Expr) else quote(r.name)
             return f"extensionResourceId({self.expression(scope)}, {quote(r.type)}, {name})"
+        if r.type == "Microsoft.Resources/deployments" and isinstance(scope, ResourceGroupScope):
+            # a nested deployment into another group: its record lives there (what Bicep compiles a module's ID to)
+            return (f"resourceId({quote(scope.subscription)}, {quote(scope.resource_group)}, {quote(r.type)}, "
+                    f"{quote(r.name)})")
         if self.scope == "subscription":
             if r.type == "Microsoft.Resources/deployments":  # a deployment into the spec's resource group
                 group = quote(r.values["resourceGroupName"])
                 return f"resourceId({group}, {quote(r.type)}, {quote(r.name)})"
             return f"subscriptionResourceId({quote(r.type)}, {quote(r.name)})"
-        if r.existing is not None and r.values.get("scope") is None:
-            # declared in the group deployed to (an existing workspace a spec adds to): what Bicep compiles
-            # `existing.id` to there
-            return resource_id(r.type, r.name)
+        if r.existing is not None and scope is None:  # brought, in the group this template deploys to
+            return resource_id(r.type, "/".join(r.existing.names))
         if r.existing is not None:
             return existing_id(r.existing)
         segments = _name_segments(r.name)
@@ -105,6 +108,10 @@ class ArmExpressions:
             return "subscription().tenantId"
         if isinstance(expr, ResourceGroupId):
             return "resourceGroup().id"
+        if isinstance(expr, Deployed):
+            return f"{expr.function}().{expr.attr}"
+        if isinstance(expr, Equals):
+            return f"equals({self._operand(expr.left)}, {self._operand(expr.right)})"
         if isinstance(expr, DeploymentLocation):
             return "deployment().location"
         if isinstance(expr, Environment):
@@ -131,6 +138,9 @@ class ArmExpressions:
                 return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full')"
                         ".identity.principalId")
         raise TypeError(f"no ARM form for {expr!r}")
+
+    def _operand(self, value) -> str:
+        return quote(value) if isinstance(value, str) else self.expression(value)
 
     def _key(self, key) -> str:
         """An object key: literal text is escaped like any string; an expression key (a user-assigned

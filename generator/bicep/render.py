@@ -8,8 +8,9 @@ import jinja2
 
 from generator.arm.render import header, make_environment
 from generator.errors import RenderError
-from generator.expressions import (ScannerSkips, Call, DeploymentLocation, DeploymentOutput, Environment, Expr, Param, Ref,
-                                   ResourceGroupId, ResourceGroupLocation, ResourceGroupScope, TenantId)
+from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr,
+                                   Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
+                                   ScannerSkips, SubscriptionScope, TenantId)
 from generator.plan import Plan, Resource
 
 INDENT = "  "
@@ -66,6 +67,10 @@ def expression(expr: Expr) -> str:
         return "subscription().tenantId"
     if isinstance(expr, ResourceGroupId):
         return "resourceGroup().id"
+    if isinstance(expr, Deployed):
+        return f"{identifier(expr.function)}().{identifier(expr.attr)}"
+    if isinstance(expr, Equals):
+        return " == ".join(string(x) if isinstance(x, str) else expression(x) for x in (expr.left, expr.right))
     if isinstance(expr, DeploymentLocation):
         return "deployment().location"
     if isinstance(expr, Environment):
@@ -74,6 +79,8 @@ def expression(expr: Expr) -> str:
         return f"{identifier(expr.symbol)}.outputs.{identifier(expr.output)}"
     if isinstance(expr, Call):
         return f"{identifier(expr.function)}({', '.join(string(a) if isinstance(a, str) else expression(a) for a in expr.args)})"
+    if isinstance(expr, SubscriptionScope):
+        return f"subscription({string(expr.subscription)})"
     if isinstance(expr, ResourceGroupScope):
         return f"resourceGroup({string(expr.subscription)}, {string(expr.resource_group)})"
     if isinstance(expr, Ref):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from generator.findings import ERROR, WARNING, Finding
-from generator.naming import ID_FORM, RULES, derived_name, parse_resource_id
-from generator.apiversions import PREVIEW_API_VERSIONS
+from generator.naming import ID_FORM, RULES, SCOPE_ID_FORMS, derived_name, parse_resource_id, parse_scope_id
+from generator.apiversions import API_VERSIONS, PREVIEW_API_VERSIONS
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, needed_dns_zones
 from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
 from generator.spec.defaults import (MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only, existing_workspace,
@@ -143,6 +143,17 @@ def _check_registry(data: dict, report: _Report) -> None:
 
 
 _SCOPE_SECTIONS = {"storage": "storage", "keyVault": "keyVault", "containerRegistry": "containerRegistry"}
+_BRINGABLE = ("storage", "keyVault", "containerRegistry", "applicationInsights")
+
+
+def _scope_key(data: dict, scope) -> str:
+    """A role assignment's scope as one comparable text: a dependent the spec brings is its ID, by whichever name."""
+    if isinstance(scope, dict):
+        scope = scope.get("existing", "")
+    section = data.get(scope) if scope in _BRINGABLE else None
+    if isinstance(section, dict) and "existing" in section:
+        scope = section["existing"]
+    return scope.lower().rstrip("/")
 
 
 def _check_role_assignments(data: dict, report: _Report) -> None:
@@ -158,20 +169,70 @@ def _check_role_assignments(data: dict, report: _Report) -> None:
                        f"'{ra['role']}' is not a built-in role amlgen knows{hint} (known: {', '.join(BUILT_IN_ROLES)}); "
                        "for another role, give its role definition GUID")
         scope = ra.get("scope", "workspace")
-        section = data.get(_SCOPE_SECTIONS.get(scope, ""), {})
+        section = data.get(_SCOPE_SECTIONS.get(scope, ""), {}) if isinstance(scope, str) else {}
         project = (data.get("workspace") or {}).get("kind") == "Project"
-        if scope in _SCOPE_SECTIONS and (project or section is False
-                                         or (isinstance(section, dict) and "existing" in section)):
-            what = (f"no {scope} of its own (a Project uses its hub's)" if project else
-                    "no registry" if section is False else f"an existing {scope} (managed elsewhere)")
+        # a brought dependent is granted on through a nested deployment into its group (_check_grant_scope)
+        if isinstance(scope, str) and scope in _SCOPE_SECTIONS and (project or section is False):
+            what = f"no {scope} of its own (a Project uses its hub's)" if project else "no registry"
             report.add(path + ("scope",), "R211",
-                       f"the spec has {what}; assign roles on a brought resource where it is managed, or use "
-                       "scope: workspace or resourceGroup")
-        key = (guid, ra["principalId"].lower(), scope)
+                       f"the spec has {what}; give the resource's ID as the scope, or use scope: workspace or "
+                       "resourceGroup")
+        _check_grant_scope(data, ra, path, report)
+        _check_grant_principal(data, ra, path, report)
+        principal = ra["principalId"]
+        who = principal.lower() if isinstance(principal, str) else f"identity:{principal.get('identity')}"
+        key = (guid, who, _scope_key(data, scope))
         if guid and key in seen:
             report.add(path, "R211", f"the same role, principal and scope as roleAssignments[{seen[key]}]; "
                                      "remove one (Azure refuses a duplicate assignment)")
         seen.setdefault(key, i)
+
+
+def _check_grant_scope(data: dict, ra: dict, path: tuple, report: _Report) -> None:
+    """A scope by ID must be a subscription, a resource group or a resource (R280); {existing: X} must name a
+    dependent the spec brings (R281)."""
+    scope = ra.get("scope")
+    if isinstance(scope, str) and scope.startswith("/") and parse_scope_id(scope) is None:
+        report.add(path + ("scope",), "R280",
+                   f"'{scope}' is not the ID of a subscription, resource group or resource; expected {SCOPE_ID_FORMS} "
+                   "(copy it from the resource's JSON view in the portal, or `az resource show --query id`)")
+    elif isinstance(scope, str) and scope.startswith("/"):
+        target = parse_scope_id(scope)
+        if target.resource is not None and target.resource.type not in API_VERSIONS:
+            report.add(path + ("scope",), "R284",
+                       f"amlgen knows no API version for {target.resource.type} (generator/apiversions.py), which "
+                       "Bicep needs to declare the resource the role is assigned on; grant on its resource group, "
+                       "or on a resource of a type amlgen knows")
+    elif isinstance(scope, dict):
+        name = scope["existing"]
+        section = data.get(name)
+        if not (isinstance(section, dict) and "existing" in section):
+            how = (f"the spec creates its {name}: use scope: {name}" if name in _SCOPE_SECTIONS and section is not False
+                   and (data.get("workspace") or {}).get("kind") != "Project"
+                   else f"give the {name}'s resource ID as the scope")
+            report.add(path + ("scope", "existing"), "R281",
+                       f"the spec does not bring its {_GRANT_WORDS.get(name, name)} ({name}: {{existing: <ID>}}); "
+                       f"{how}")
+
+
+def _check_grant_principal(data: dict, ra: dict, path: tuple, report: _Report) -> None:
+    """{identity: X} names the workspace or one of workspace.identity.userAssigned (R282); such a principal is a
+    service principal (a managed identity's principal type, Learn: role-assignments-template "principalType"), so
+    another principalType is refused (R283)."""
+    principal = ra["principalId"]
+    if not isinstance(principal, dict):
+        return
+    name = principal["identity"]
+    users = ((data.get("workspace") or {}).get("identity") or {}).get("userAssigned") or []
+    keys = [u.get("name") or u.get("existing") for u in users]
+    if name != "workspace" and name not in keys:
+        report.add(path + ("principalId", "identity"), "R282",
+                   f"'{name}' is neither 'workspace' nor one of workspace.identity.userAssigned "
+                   f"({', '.join(map(str, keys)) or 'none listed'}); list the identity there or fix the name")
+    if ra.get("principalType", "ServicePrincipal") != "ServicePrincipal":
+        report.add(path + ("principalType",), "R283",
+                   f"a managed identity's principal type is ServicePrincipal, not {ra['principalType']}; remove "
+                   "principalType (it is implied) or set it to ServicePrincipal")
 
 
 def _check_computes(data: dict, report: _Report) -> None:
@@ -396,31 +457,25 @@ def _workspace_user_identity(data: dict) -> dict | None:
 
 def _check_identity_grants(data: dict, report: _Report) -> None:
     """A user-assigned workspace identity needs roles on each dependent (roles.WORKSPACE_IDENTITY_ROLES). amlgen
-    assigns them on the dependents it creates; on one the spec brings, it says how."""
+    assigns them on the dependents it creates, and on the ones the spec brings through a nested deployment into
+    their resource group, before the workspace; that deployment needs the right to assign roles there."""
     uai = _workspace_user_identity(data)
     if uai is None or (data.get("workspace") or {}).get("kind") == "Project":
         return
-    if "existing" in uai:
-        principal = f"$(az identity show --ids {uai['existing']} --query principalId -o tsv)"
-        when = "before the deployment"
-    else:
-        group = data.get("resourceGroup") or "<resource group>"
-        principal = f"$(az identity show -g {group} -n {uai['name']} --query principalId -o tsv)"
-        when = (f"('{uai['name']}' is created by this deployment, so it holds none when the workspace is created: "
-                "bring an existing identity, userAssigned: [{existing: <ID>}], and grant them first, or grant them "
-                "once the identity exists)")
     for section, words in _GRANT_WORDS.items():
         brought = data.get(section)
         if not isinstance(brought, dict) or "existing" not in brought:
             continue
-        commands = "; ".join(
-            f"az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal "
-            f"--role \"{role}\" --scope {brought['existing']}" for role in WORKSPACE_IDENTITY_ROLES[section])
-        note = (" (a vault on access policies instead of RBAC needs Contributor and an access policy with every "
-                "permission but purge)") if section == "keyVault" else ""
+        ref = parse_resource_id(brought["existing"])
+        if ref is None:
+            continue  # R202 reports it
+        roles = " and ".join(WORKSPACE_IDENTITY_ROLES[section])
         report.add((section, "existing"), "R241",
-                   f"the workspace identity is user-assigned, and amlgen does not change the {words} the spec brings: "
-                   f"grant the roles Azure ML needs on it{note} {when}: {commands}", WARNING)
+                   f"the workspace identity is user-assigned: amlgen grants it {roles} on the {words} the spec "
+                   f"brings, through a nested deployment into resource group {ref.resource_group} (subscription "
+                   f"{ref.subscription}) before the workspace is created; whoever deploys needs the right to assign "
+                   "roles there (Owner, User Access Administrator or Role Based Access Control Administrator)",
+                   WARNING)
 
 
 def _check_cmk_key(data: dict, report: _Report) -> None:

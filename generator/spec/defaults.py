@@ -101,6 +101,8 @@ def private_endpoint_targets(data: dict) -> list[str]:
     targets += ["storageBlob", "storageFile"] if _created(data, "storage") else []
     targets += ["keyVault"] if _created(data, "keyVault") else []
     targets += ["containerRegistry"] if _created(data, "containerRegistry") else []
+    # the AI Services account and Search service are created by a Project too (they are not the hub's)
+    targets += [s for s in ("aiServices", "aiSearch") if isinstance(data.get(s), dict) and "existing" not in data[s]]
     return targets
 
 

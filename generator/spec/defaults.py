@@ -12,6 +12,11 @@ APPROVED_ONLY = "AllowOnlyApprovedOutbound"
 # only to an IP allow-list (a child resource, see plan.py); the spec's own rules cannot take this name.
 WORKSPACE_RULE_NAME = "workspace-private-endpoint"
 
+# The managed network's private-endpoint rule to the AI Services account / Search service the spec creates (plan.py):
+# section -> (rule name, private-link sub-resource). The spec's own rules cannot take these names (R310).
+AI_OUTBOUND_RULES = {"aiServices": ("aiservices-private-endpoint", "account"),
+                     "aiSearch": ("aisearch-private-endpoint", "searchService")}
+
 
 def _workspace(data: dict) -> dict:
     ws = data.get("workspace")

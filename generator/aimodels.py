@@ -55,13 +55,17 @@ TARGET_KEYWORDS: dict[str, tuple[str, ...]] = {
 
 # The resource type an `{existing: ID}` target must have per category, and the property of that resource that is
 # the connection's target URL (read at deployment). Categories without an Azure resource take no `existing`.
-EXISTING_TARGETS: dict[str, tuple[str, str]] = {
-    "AIServices": ("Microsoft.CognitiveServices/accounts", "properties.endpoint"),
-    "AzureOpenAI": ("Microsoft.CognitiveServices/accounts", "properties.endpoint"),
-    "CognitiveSearch": ("Microsoft.Search/searchServices", "properties.endpoint"),
-    "AzureBlob": ("Microsoft.Storage/storageAccounts", "properties.primaryEndpoints.blob"),
-    "ADLSGen2": ("Microsoft.Storage/storageAccounts", "properties.primaryEndpoints.dfs"),
-    "ContainerRegistry": ("Microsoft.ContainerRegistry/registries", "properties.loginServer"),
+# An ADLS Gen2 connection may also target a container by its ID ("id": the target is the ID itself), as azure-ai-ml
+# gives a feature store's offline store (reference-yaml-feature-store: offline_store.target is
+# /subscriptions/.../storageAccounts/<account>/blobServices/default/containers/<container>).
+EXISTING_TARGETS: dict[str, dict[str, str]] = {
+    "AIServices": {"Microsoft.CognitiveServices/accounts": "properties.endpoint"},
+    "AzureOpenAI": {"Microsoft.CognitiveServices/accounts": "properties.endpoint"},
+    "CognitiveSearch": {"Microsoft.Search/searchServices": "properties.endpoint"},
+    "AzureBlob": {"Microsoft.Storage/storageAccounts": "properties.primaryEndpoints.blob"},
+    "ADLSGen2": {"Microsoft.Storage/storageAccounts": "properties.primaryEndpoints.dfs",
+                 "Microsoft.Storage/storageAccounts/blobServices/containers": "id"},
+    "ContainerRegistry": {"Microsoft.ContainerRegistry/registries": "properties.loginServer"},
 }
 
 # Categories whose target is a Cognitive Services account (the custom-subdomain and local-auth rules apply).

@@ -83,7 +83,8 @@ def references(value) -> list[Ref]:
     elif isinstance(value, Call):
         found.extend(references(list(value.args)))
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            found.extend(references(key))  # a key can be an expression: a user-assigned identity's ID
             found.extend(references(item))
     elif isinstance(value, (list, tuple)):
         for item in value:

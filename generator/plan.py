@@ -54,7 +54,7 @@ class Resource:
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    type: str  # string | int | bool | object | array | securestring
+    type: str  # string | int | bool | object | array | securestring | secureObject
     description: str
     default: object = None  # literal or Expr; None: no default (the caller must pass a value)
     value: object = None  # what the spec chose: written to main.parameters.json when not None
@@ -760,9 +760,12 @@ def _with_ai_outbound_rules(spec: Spec, workspace: Resource) -> Resource:
 def _connection_target(spec: Spec, c: Connection, symbol: str, extra: list[Resource]) -> tuple[object, object]:
     """The connection's target URL, and the resource ID it connects to (None for a plain URL)."""
     if isinstance(c.target, Existing):
+        attr = {t.lower(): a for t, a in EXISTING_TARGETS[c.category].items()}[c.target.ref.type.lower()]
+        if attr == "id":  # the target is the resource's ID itself
+            return resource_id(c.target.id), resource_id(c.target.id)
         target_symbol = symbol + "Target"
         extra.append(_existing(target_symbol, c.target))
-        return Ref(target_symbol, EXISTING_TARGETS[c.category][1]), Ref(target_symbol)
+        return Ref(target_symbol, attr), Ref(target_symbol)
     if c.target in ("aiServices", "aiSearch"):
         return Ref(c.target, "properties.endpoint"), Ref(c.target)
     return c.target, None
@@ -783,7 +786,7 @@ def _connections(spec: Spec, taken: set[str], secrets: list) -> list[Resource]:
             credentials = {key: Param(symbol + suffix)}
         elif c.auth == "CustomKeys":
             names = f" ({', '.join(c.keys)})" if c.keys else ""
-            secrets.append(Parameter(symbol + "Keys", "secureobject", f"Required. The keys{names} of connection "
+            secrets.append(Parameter(symbol + "Keys", "secureObject", f"Required. The keys{names} of connection "
                                      f"'{c.name}', as {{\"keys\": {{\"<name>\": \"<value>\"}}}} (never written to a "
                                      "file: pass it at deployment)."))
             credentials = Param(symbol + "Keys")

@@ -139,8 +139,8 @@ def render_template(plan: Plan) -> str:
         f"metadata description = {string(header(plan.source))}\n",
     ]
     for p in plan.parameters:
-        kind = {"securestring": "string", "secureobject": "object"}.get(p.type, p.type)
-        secure = "@secure()\n" if p.type in ("securestring", "secureobject") else ""
+        kind = {"securestring": "string", "secureobject": "object"}.get(p.type.lower(), p.type)
+        secure = "@secure()\n" if p.type.lower() in ("securestring", "secureobject") else ""
         default = f" = {value(p.default)}" if p.default is not None else ""
         parts.append(f"\n{_description(p.description)}{secure}param {identifier(p.name)} {kind}{default}\n")
     for r in plan.resources:

@@ -720,8 +720,8 @@ def _check_feature_store_connections(data: dict, report: _Report) -> None:
             # reference-yaml-feature-store: "Only data lake gen2 type of storage is supported")
             if store == "offline" and connections[fs[key]].get("category") != "ADLSGen2":
                 report.add(("connections", fs[key], "category"), "R311",
-                           f"the feature store's offline store is ADLS Gen2 only, but '{fs[key]}' is a "
-                           f"{connections[fs[key]].get('category')} connection; use category: ADLSGen2")
+                           f"the feature store's offline store is ADLS Gen2 only, but the connection '{fs[key]}' has "
+                           f"category {connections[fs[key]].get('category')}; use category: ADLSGen2")
         elif isinstance(fs.get(key), str):
             report.add(("workspace", "featureStore", key), "R253",
                        f"the {store} store connection '{fs[key]}' is not declared under connections, so it must "
@@ -790,9 +790,9 @@ def _check_ai_resources(data: dict, report: _Report) -> None:
     for i, ra in enumerate(data.get("roleAssignments") or []):
         scope = ra.get("scope")
         if scope in _AI_WORDS and not _ai_created(data, scope):
-            what = "an existing" if isinstance(data.get(scope), dict) else "no"
+            what = "brings an existing" if isinstance(data.get(scope), dict) else "creates no"
             report.add(("roleAssignments", i, "scope"), "R211",
-                       f"the spec creates {what} {_AI_WORDS[scope]}; assign roles on a brought resource where it is "
+                       f"the spec {what} {_AI_WORDS[scope]}; assign roles on a brought resource where it is "
                        "managed, or use scope: workspace or resourceGroup")
     pe = data.get("privateEndpoints")
     if isinstance(pe, dict):
@@ -852,7 +852,7 @@ def _check_connections(data: dict, report: _Report) -> None:
         path = ("connections", name)
         category, auth, target = c["category"], c["auth"], c["target"]
         if auth not in CONNECTION_AUTH[category]:
-            report.add(path + ("auth",), "R302", f"a {category} connection takes auth "
+            report.add(path + ("auth",), "R302", f"{category} connections take auth "
                        f"{' or '.join(CONNECTION_AUTH[category])}, not {auth} (docs/ai-hubs.md, Connections)")
         if auth == "ManagedIdentity" and "identity" not in c:
             report.add(path, "R308", "a ManagedIdentity connection needs identity: one of "
@@ -884,16 +884,16 @@ _REGIONAL_ENDPOINT = re.compile(r"^https?://[a-z0-9-]+\.api\.cognitive\.(microso
 
 def _check_existing_target(path, category: str, auth: str, resource: str, report: _Report) -> None:
     if category not in EXISTING_TARGETS:
-        report.add(path + ("target",), "R301", f"a {category} connection has no Azure resource to bring: give its "
+        report.add(path + ("target",), "R301", f"{category} connections have no Azure resource to bring: give the "
                                                "URL as target", key=True)
         return
     ref = parse_resource_id(resource)
-    arm_type = EXISTING_TARGETS[category][0]
+    arm_types = list(EXISTING_TARGETS[category])
     if ref is None:
         report.add(path + ("target", "existing"), "R202", f"'{resource}' is not a resource ID; expected {ID_FORM}")
-    elif ref.type.lower() != arm_type.lower():
+    elif ref.type.lower() not in (t.lower() for t in arm_types):
         report.add(path + ("target", "existing"), "R203",
-                   f"this ID names a {ref.type}, but a {category} connection targets a {arm_type}")
+                   f"this ID names a {ref.type}, but {category} connections target {' or '.join(arm_types)}")
     elif category in ACCOUNT_CATEGORIES and auth == "AAD":
         report.add(path + ("target", "existing"), "R303",
                    f"amlgen cannot see whether the account '{ref.name}' has a custom subdomain, which Entra ID "
@@ -909,8 +909,8 @@ def _check_keyword_target(data: dict, path, category: str, auth: str, keyword: s
         return
     if category not in TARGET_KEYWORDS[keyword]:
         fits = " or ".join(TARGET_KEYWORDS[keyword])
-        report.add(path + ("target",), "R301", f"'{keyword}' is the spec's {_AI_WORDS[keyword]}, which a {fits} "
-                                               f"connection targets, not a {category} connection")
+        report.add(path + ("target",), "R301", f"'{keyword}' is the spec's {_AI_WORDS[keyword]}, which {fits} "
+                                               f"connections target, not {category} connections")
         return
     if "existing" in section:
         if keyword == "aiServices" and auth == "AAD":

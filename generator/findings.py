@@ -167,6 +167,8 @@ RULES: dict[str, Rule] = {
                  "account or Search service.", _learn("machine-learning/how-to-managed-network")),
     "R311": Rule("A feature store's offline store connection is not an ADLS Gen2 connection.",
                  _learn("machine-learning/reference-yaml-feature-store")),
+    "R312": Rule("aiServices.restore is set: it restores a soft-deleted account once and must then be removed.",
+                 _learn("ai-services/recover-purge-resources"), WARNING),
 }
 
 

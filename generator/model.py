@@ -255,6 +255,7 @@ class AIServices:
     custom_subdomain: str
     public_network_access: str
     deployments: tuple[ModelDeployment, ...] = ()
+    restore: bool = False  # recover the soft-deleted account of this name (one deployment only)
 
 
 @dataclass(frozen=True)
@@ -516,7 +517,8 @@ def _ai(data: dict, name: str, seed: str | None, dependents_access: str, by_key:
             ais.get("customSubDomain", account), ais.get("publicNetworkAccess", dependents_access),
             tuple(ModelDeployment(d_name, d["model"]["format"], d["model"]["name"], d["model"].get("version"),
                                   d["sku"]["name"], d["sku"]["capacity"], d.get("raiPolicy"))
-                  for d_name, d in sorted((ais.get("deployments") or {}).items())))
+                  for d_name, d in sorted((ais.get("deployments") or {}).items())),
+            bool(ais.get("restore", False)))
     srch = data.get("aiSearch")
     if isinstance(srch, dict):
         ai_search = _existing(srch) or AISearch(

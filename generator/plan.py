@@ -694,6 +694,9 @@ def _ai_services(spec: Spec, a: AIServices) -> Resource:
         "customSubDomainName": a.custom_subdomain,
         "publicNetworkAccess": a.public_network_access,
         "networkAcls": _network_acls(a.public_network_access),
+        # a deleted account keeps its name, soft-deleted, for 48 hours: restore brings it back
+        # (https://learn.microsoft.com/azure/ai-services/recover-purge-resources); None leaves it out
+        "restore": True if a.restore else None,
     })
 
 

@@ -295,3 +295,10 @@ def test_a_managed_network_reaches_the_ai_resources_created_here_through_private
         "[resourceId('Microsoft.CognitiveServices/accounts'")
     without, _, _ = _render({"name": "churn-dev", "aiServices": {}, "aiSearch": {}})
     assert "managedNetwork" not in _of(without, WORKSPACES)[0]["properties"]
+
+
+def test_restore_brings_back_a_soft_deleted_account_and_is_left_out_otherwise():
+    arm, bicep, _ = _render({"name": "churn-dev", "aiServices": {"restore": True}})
+    assert _of(arm, ACCOUNTS)[0]["properties"]["restore"] is True and "restore: true" in bicep
+    arm, bicep, _ = _render({"name": "churn-dev", "aiServices": {}})
+    assert "restore" not in _of(arm, ACCOUNTS)[0]["properties"] and "restore:" not in bicep

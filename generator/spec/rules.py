@@ -783,6 +783,11 @@ def _check_ai_resources(data: dict, report: _Report) -> None:
     """The custom subdomain's name; role assignments and private endpoints on an AI resource the spec creates; the
     private DNS zones the cloud lacks; outbound rule names amlgen takes."""
     ais = data.get("aiServices")
+    if isinstance(ais, dict) and ais.get("restore") is True and "existing" not in ais:
+        report.add(("aiServices", "restore"), "R312",
+                   "restore: true brings back the soft-deleted account of this name (a deleted account keeps its "
+                   "name for 48 hours); it is for the one deployment that recovers it: deploy once, then remove it",
+                   WARNING)
     if isinstance(ais, dict) and isinstance(ais.get("customSubDomain"), str):
         problem = RULES["aiServices"].problem(ais["customSubDomain"])
         if problem:

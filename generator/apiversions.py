@@ -34,6 +34,11 @@ API_VERSIONS: dict[str, str] = {
     # subscription-scope templates: the resource group, and the deployment of main.json into it
     "Microsoft.Resources/resourceGroups": "2025-04-01",
     "Microsoft.Resources/deployments": "2025-04-01",
+    # AI hubs (docs/ai-hubs.md): connections, the AI Services account and its model deployments, AI Search
+    "Microsoft.MachineLearningServices/workspaces/connections": "2026-05-01",
+    "Microsoft.CognitiveServices/accounts": "2026-05-01",
+    "Microsoft.CognitiveServices/accounts/deployments": "2026-05-01",
+    "Microsoft.Search/searchServices": "2025-05-01",
 }
 
 # The newest preview with a published schema, used only when a spec sets a preview-only property (a warning

@@ -17,7 +17,8 @@ ENDPOINTS: dict[str, tuple[str, str, str]] = {
 
 # The private-link group ID (sub-resource) of each private endpoint target of a spec.
 PRIVATE_ENDPOINT_GROUPS = {"workspace": "amlworkspace", "storageBlob": "blob", "storageFile": "file",
-                           "keyVault": "vault", "containerRegistry": "registry"}
+                           "keyVault": "vault", "containerRegistry": "registry",
+                           "aiServices": "account", "aiSearch": "searchService"}
 
 # Private DNS zones a private endpoint of each group ID needs (Azure's "private endpoint DNS zone values").
 PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -27,6 +28,9 @@ PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
         "file": ("privatelink.file.core.windows.net",),
         "vault": ("privatelink.vaultcore.azure.net",),
         "registry": ("privatelink.azurecr.io",),
+        "account": ("privatelink.cognitiveservices.azure.com", "privatelink.openai.azure.com",
+                    "privatelink.services.ai.azure.com"),
+        "searchService": ("privatelink.search.windows.net",),
     },
     "AzureUSGovernment": {
         "amlworkspace": ("privatelink.api.ml.azure.us", "privatelink.notebooks.usgovcloudapi.net"),
@@ -34,6 +38,8 @@ PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
         "file": ("privatelink.file.core.usgovcloudapi.net",),
         "vault": ("privatelink.vaultcore.usgovcloudapi.net",),
         "registry": ("privatelink.azurecr.us",),
+        "account": ("privatelink.cognitiveservices.azure.us", "privatelink.openai.azure.us"),
+        "searchService": ("privatelink.search.azure.us",),
     },
     "AzureChinaCloud": {
         "amlworkspace": ("privatelink.api.ml.azure.cn", "privatelink.notebooks.chinacloudapi.cn"),
@@ -41,7 +47,18 @@ PRIVATE_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
         "file": ("privatelink.file.core.chinacloudapi.cn",),
         "vault": ("privatelink.vaultcore.azure.cn",),
         "registry": ("privatelink.azurecr.cn",),
+        "account": ("privatelink.cognitiveservices.azure.cn", "privatelink.openai.azure.cn"),
+        "searchService": ("privatelink.search.azure.cn",),
     },
+}
+
+# Zones Azure public has for a group ID that another cloud's column of Learn's "Azure Private Endpoint private DNS
+# zone values" (https://learn.microsoft.com/azure/private-link/private-endpoint-dns, "Government" and "China")
+# does not list: the AI Services account's Foundry endpoint (services.ai) has no private zone there, so it does
+# not resolve privately (rule R309 says so).
+MISSING_DNS_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
+    "AzureUSGovernment": {"account": ("privatelink.services.ai.azure.com",)},
+    "AzureChinaCloud": {"account": ("privatelink.services.ai.azure.com",)},
 }
 
 # The storage endpoint suffix of each cloud (accountName.blob.<suffix>): what the template's

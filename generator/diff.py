@@ -58,6 +58,10 @@ TYPE_LABELS = {
     "Microsoft.Network/networkSecurityGroups": "Network security group",
     "Microsoft.Network/natGateways": "NAT gateway",
     "Microsoft.Network/publicIPAddresses": "Public IP address",
+    "Microsoft.MachineLearningServices/workspaces/connections": "Connection",
+    "Microsoft.CognitiveServices/accounts": "AI Services account",
+    "Microsoft.CognitiveServices/accounts/deployments": "Model deployment",
+    "Microsoft.Search/searchServices": "AI Search service",
 }
 
 # How a sentence names each type.
@@ -73,6 +77,10 @@ TYPE_NOUNS = {
     ROLE_ASSIGNMENT: "role assignment",
     DEPLOYMENT: "nested deployment",
     OUTBOUND_RULE: "managed network outbound rule",
+    "Microsoft.MachineLearningServices/workspaces/connections": "connection",
+    "Microsoft.CognitiveServices/accounts": "AI Services account",
+    "Microsoft.CognitiveServices/accounts/deployments": "model deployment",
+    "Microsoft.Search/searchServices": "search service",
 }
 
 # Resources whose removal loses something that a redeploy does not bring back.
@@ -82,6 +90,7 @@ DATA_HOLDERS = {
     KEY_VAULT: "its secrets, keys and certificates",
     REGISTRY: "its container images (the workspace's environments)",
     LOG_ANALYTICS: "its collected logs",
+    "Microsoft.Search/searchServices": "its indexes, indexers and data sources",
 }
 
 # Stable warning codes (CI may filter on them; never renumber).

@@ -31,8 +31,9 @@ class Ref(Expr):
     """A property of another resource of the same template, by its symbol: `id`, `name`, `principalId`
     (of its system-assigned identity), `clientId` / `identityPrincipalId` (of a user-assigned identity resource:
     its `properties.clientId` / `properties.principalId`, known only at deployment), `location` (of a resource
-    declared `existing`, read at deployment) or `resource` (the resource itself: a Bicep `parent` or `scope`; its
-    ID in ARM). A reference to a resource the template declares creates the dependency (ARM dependsOn, implicit
+    declared `existing`, read at deployment), `properties.<path>` (a property read at deployment, e.g. an
+    account's `properties.endpoint`) or `resource` (the resource itself: a Bicep `parent` or `scope`; its ID in
+    ARM). A reference to a resource the template declares creates the dependency (ARM dependsOn, implicit
     in Bicep)."""
 
     symbol: str

@@ -135,8 +135,7 @@ RULES: dict[str, Rule] = {
     "R252": Rule("An outbound rule takes the name of the rule amlgen adds for a workspace open only to an IP "
                  "allow-list.",
                  _learn("machine-learning/how-to-managed-network#scenario-enable-access-from-selected-ip-addresses")),
-    "R253": Rule("A feature store names a store connection that the spec does not create (amlgen creates no "
-                 "connections yet).",
+    "R253": Rule("A feature store names a store connection that the spec does not declare under connections.",
                  "https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/ml/azure-ai-ml/azure/ai/ml/"
                  "operations/_workspace_operations_base.py (the offline store and its connection are created "
                  "with the feature store)", WARNING),
@@ -209,6 +208,36 @@ RULES: dict[str, Rule] = {
     "R284": Rule("A role assignment on a resource of a type amlgen knows no API version for (Bicep declares the "
                  "resource the role is assigned on).",
                  _learn("azure-resource-manager/bicep/diagnostics/bcp139")),
+    # AI hubs: AI Services, AI Search and connections (docs/ai-hubs.md)
+    "R300": Rule("A connection's target names the AI Services account or Search service, but the spec has none.",
+                 _learn("machine-learning/how-to-connection")),
+    "R301": Rule("A connection's target does not fit its category (a keyword or existing resource of another kind, "
+                 "or an existing resource for a category that has none).",
+                 "https://github.com/Azure/azure-sdk-for-python/blob/main/sdk/ml/azure-ai-ml/azure/ai/ml/entities/"
+                 "_workspace/connections/connection_subtypes.py"),
+    "R302": Rule("A connection's category does not take this authentication type (generator/aimodels.py, "
+                 "CONNECTION_AUTH).", _learn("machine-learning/how-to-connection")),
+    "R303": Rule("An Entra ID (AAD) connection to an AI Services or Azure OpenAI account without a custom subdomain "
+                 "(a regional endpoint), or to an existing account amlgen cannot see.",
+                 _learn("ai-services/cognitive-services-custom-subdomains"), "error, warning"),
+    "R304": Rule("An API-key connection to the AI Services account the spec creates, whose local (key) "
+                 "authentication is off.", _learn("ai-services/disable-local-auth")),
+    "R305": Rule("A model deployment's format is not one the account kind serves (generator/aimodels.py, "
+                 "MODEL_FORMATS).", _learn("ai-foundry/foundry-models/concepts/models-sold-directly-by-azure")),
+    "R306": Rule("A model deployment's SKU is not a deployment type (generator/aimodels.py, DEPLOYMENT_SKUS).",
+                 _learn("ai-foundry/foundry-models/concepts/deployment-types")),
+    "R307": Rule("A model deployment's capacity is not a positive integer.",
+                 _learn("ai-foundry/openai/how-to/quota")),
+    "R308": Rule("A connection's credentials settings do not fit its authentication type (identity for "
+                 "ManagedIdentity, keys for CustomKeys).", _learn("machine-learning/how-to-connection")),
+    "R309": Rule("A private endpoint needs a private DNS zone that the cloud does not have (clouds.MISSING_DNS_ZONES).",
+                 _learn("private-link/private-endpoint-dns"), WARNING),
+    "R310": Rule("An outbound rule takes the name of the private-endpoint rule amlgen adds to the AI Services "
+                 "account or Search service.", _learn("machine-learning/how-to-managed-network")),
+    "R311": Rule("A feature store's offline store connection is not an ADLS Gen2 connection.",
+                 _learn("machine-learning/reference-yaml-feature-store")),
+    "R312": Rule("aiServices.restore is set: it restores a soft-deleted account once and must then be removed.",
+                 _learn("ai-services/recover-purge-resources"), WARNING),
 }
 
 

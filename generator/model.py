@@ -265,6 +265,53 @@ class PrivateEndpoints:
 
 
 @dataclass(frozen=True)
+class ModelDeployment:
+    name: str
+    model_format: str
+    model_name: str
+    model_version: str | None
+    sku: str
+    capacity: int
+    rai_policy: str | None = None
+
+
+@dataclass(frozen=True)
+class AIServices:
+    """An AI Services / Azure OpenAI account the spec creates (local auth off, custom subdomain, system identity)."""
+
+    name: str
+    kind: str  # AIServices | OpenAI
+    sku: str
+    custom_subdomain: str
+    public_network_access: str
+    deployments: tuple[ModelDeployment, ...] = ()
+    restore: bool = False  # recover the soft-deleted account of this name (one deployment only)
+
+
+@dataclass(frozen=True)
+class AISearch:
+    name: str
+    sku: str
+    replicas: int
+    partitions: int
+    public_network_access: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A workspace connection. `target` is a URL, "aiServices" / "aiSearch" (the spec's own), or Existing."""
+
+    name: str
+    category: str
+    auth: str
+    target: str | Existing
+    identity: UserIdentity | None = None  # auth ManagedIdentity
+    keys: tuple[str, ...] = ()  # auth CustomKeys
+    metadata: tuple[tuple[str, str], ...] = ()
+    shared_to_all: bool = True
+
+
+@dataclass(frozen=True)
 class Spec:
     """One deployable workspace: everything the renderers need, nothing from the YAML text."""
 
@@ -293,6 +340,9 @@ class Spec:
         """The Azure name of the workspace the template's resources belong to: the spec's name, or the name of
         the existing workspace it adds to (the spec's name then names only the deployment and the output)."""
         return self.existing_workspace.ref.name if self.existing_workspace else self.name
+    ai_services: AIServices | Existing | None = None
+    ai_search: AISearch | Existing | None = None
+    connections: tuple[Connection, ...] = ()
 
 
 def _existing(section: dict) -> Existing | None:
@@ -507,6 +557,7 @@ def build(data: dict, source: str) -> Spec:
     diag = data.get("diagnostics", False)
     diagnostics = diag["logAnalytics"] if isinstance(diag, dict) else ("self" if diag else None)
 
+    ai_services, ai_search, connections = _ai(data, name, seed, dependents_access, by_key)
     return Spec(
         source=source,
         name=name,
@@ -527,4 +578,37 @@ def build(data: dict, source: str) -> Spec:
         lock=data.get("locks"),
         network=_virtual_network(data),
         existing_workspace=adding,
+        ai_services=ai_services,
+        ai_search=ai_search,
+        connections=connections,
     )
+
+
+def _ai(data: dict, name: str, seed: str | None, dependents_access: str, by_key: dict):
+    """The AI Services account, the Search service and the connections (docs/ai-hubs.md). Both resources follow the
+    workspace's network like the other dependents (spec.defaults.dependents_access)."""
+    ai_services = ai_search = None
+    ais = data.get("aiServices")
+    if isinstance(ais, dict):
+        account = _name(ais, "aiServices", name, seed)
+        ai_services = _existing(ais) or AIServices(
+            account, ais.get("kind", "AIServices"), ais.get("sku", "S0"),
+            # the subdomain is the account's name unless the spec says otherwise, as in Microsoft's AI Foundry
+            # quickstarts (customSubDomainName: aiServicesName)
+            ais.get("customSubDomain", account), ais.get("publicNetworkAccess", dependents_access),
+            tuple(ModelDeployment(d_name, d["model"]["format"], d["model"]["name"], d["model"].get("version"),
+                                  d["sku"]["name"], d["sku"]["capacity"], d.get("raiPolicy"))
+                  for d_name, d in sorted((ais.get("deployments") or {}).items())),
+            bool(ais.get("restore", False)))
+    srch = data.get("aiSearch")
+    if isinstance(srch, dict):
+        ai_search = _existing(srch) or AISearch(
+            _name(srch, "aiSearch", name, seed), srch.get("sku", "basic"), srch.get("replicaCount", 1),
+            srch.get("partitionCount", 1), srch.get("publicNetworkAccess", dependents_access))
+    connections = tuple(
+        Connection(c_name, c["category"], c["auth"],
+                   _existing(c["target"]) if isinstance(c["target"], dict) else c["target"],
+                   by_key.get(c.get("identity")), tuple(c.get("keys", ())),
+                   tuple(sorted((c.get("metadata") or {}).items())), bool(c.get("sharedToAll", True)))
+        for c_name, c in sorted((data.get("connections") or {}).items()))
+    return ai_services, ai_search, connections

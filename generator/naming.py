@@ -45,6 +45,13 @@ RULES: dict[str, NameRule] = {
     "compute": NameRule(3, 24, r"[a-zA-Z](?![a-zA-Z0-9-]*-[0-9-]*$)[a-zA-Z0-9-]*",
                         "a compute name has 3-24 letters, digits and hyphens, starts with a letter, and every hyphen "
                         "is followed by a letter somewhere later in the name"),
+    # Cognitive Services accounts and their custom subdomain (the subdomain is globally unique)
+    "aiServices": NameRule(2, 64, r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
+                           "an AI Services account name (and custom subdomain) has 2-64 letters, digits and hyphens, "
+                           "starting and ending with a letter or digit", True),
+    "aiSearch": NameRule(2, 60, r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*",
+                         "a search service name has 2-60 lowercase letters, digits and hyphens, starts and ends with a "
+                         "letter or digit, and has no two hyphens in a row", True),
     "applicationInsights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]",
                                     "an Application Insights name has 1-255 characters, none of % & \\ ? /, and does "
                                     "not end with a period or a space"),
@@ -56,7 +63,7 @@ RULES: dict[str, NameRule] = {
 
 # Prefixes from the Cloud Adoption Framework's abbreviations, so derived names read like hand-made ones.
 PREFIXES = {"storage": "st", "keyVault": "kv-", "containerRegistry": "cr", "logAnalytics": "log-",
-            "applicationInsights": "appi-", "virtualNetwork": "vnet-"}
+            "applicationInsights": "appi-", "virtualNetwork": "vnet-", "aiServices": "ais-", "aiSearch": "srch-"}
 SUFFIX_LEN = 8
 
 
@@ -82,7 +89,7 @@ def derived_name(kind: str, workspace_name: str, seed: str | None) -> str:
     if kind in ("storage", "containerRegistry"):
         room = rule.max_len - len(prefix) - SUFFIX_LEN
         return prefix + _alnum(workspace_name)[:room] + suffix(workspace_name, seed)
-    if kind == "keyVault":
+    if kind in ("keyVault", "aiServices", "aiSearch"):  # globally unique, hyphens allowed
         room = rule.max_len - len(prefix) - SUFFIX_LEN - 1
         stem = _hyphenated(workspace_name.lower())[:room].strip("-")
         return f"{prefix}{stem}-{suffix(workspace_name, seed)}" if stem else prefix + suffix(workspace_name, seed)

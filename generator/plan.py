@@ -11,14 +11,16 @@ from generator.expressions import (Call, Deployed, DeploymentLocation, Deploymen
                                    Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,
                                    ScannerSkips, SubscriptionScope, TenantId, references)
 from generator.clouds import PRIVATE_ENDPOINT_GROUPS, STORAGE_ZONE_GROUPS, dns_zones
-from generator.model import (ApplicationInsights, AttachedCompute, ComputeCluster, ComputeInstance,
-                             ContainerRegistry, CreatedSubnet, Datastore, Existing, KeyVault, LogAnalytics,
-                             ManagedNetwork, RoleAssignment, Spec, StorageAccount, Subnet, UserIdentity)
+from generator.model import (AISearch, AIServices, ApplicationInsights, AttachedCompute, ComputeCluster,
+                             ComputeInstance, Connection, ContainerRegistry, CreatedSubnet, Datastore, Existing,
+                             KeyVault, LogAnalytics, ManagedNetwork, RoleAssignment, Spec, StorageAccount, Subnet,
+                             UserIdentity)
 from generator import network_rules
+from generator.aimodels import ACCOUNT_CATEGORIES, EXISTING_TARGETS, SECRETS
 from generator.naming import (ResourceId, ScopeId, deployment_name, module_deployment_name, parse_resource_id,
                               parse_scope_id)
-from generator.spec.defaults import MANAGED_MODES, WORKSPACE_RULE_NAME
-from generator.roles import WORKSPACE_IDENTITY_ROLES, role_guid
+from generator.spec.defaults import AI_OUTBOUND_RULES, MANAGED_MODES, WORKSPACE_RULE_NAME
+from generator.roles import AI_CONNECTION_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
 
 LOCATION = Param("location")
 
@@ -56,7 +58,7 @@ class Resource:
 @dataclass(frozen=True)
 class Parameter:
     name: str
-    type: str  # string | int | bool | object | array | securestring
+    type: str  # string | int | bool | object | array | securestring | secureObject
     description: str
     default: object = None  # literal or Expr; None: no default (the caller must pass a value)
     value: object = None  # what the spec chose: written to main.parameters.json when not None
@@ -474,7 +476,7 @@ def _operations(spec: Spec, created: set[str], taken: set[str]) -> list[Resource
 
 
 _SCOPE_SYMBOLS = {"workspace": "workspace", "storage": "storage", "keyVault": "keyVault",
-                  "containerRegistry": "registry"}
+                  "containerRegistry": "registry", "aiServices": "aiServices", "aiSearch": "aiSearch"}
 
 
 def _principal(identity) -> tuple[str, str] | None:
@@ -546,9 +548,9 @@ def _identity_grants(spec: Spec, resources: list[Resource], sections: tuple[str,
 
 # private endpoint target -> the symbol of the resource it connects to (its group ID: clouds.PRIVATE_ENDPOINT_GROUPS)
 _PE_TARGETS = {"workspace": "workspace", "storageBlob": "storage", "storageFile": "storage", "keyVault": "keyVault",
-               "containerRegistry": "registry"}
+               "containerRegistry": "registry", "aiServices": "aiServices", "aiSearch": "aiSearch"}
 _PE_WORDS = {"workspace": "workspace", "storage": "storage account", "keyVault": "key vault",
-             "registry": "container registry"}
+             "registry": "container registry", "aiServices": "AI Services account", "aiSearch": "search service"}
 PRIVATE_ENDPOINTS_MODULE = "private-endpoints"
 
 
@@ -950,10 +952,11 @@ def build(spec: Spec) -> Plan:
         add("appInsights", ai, _app_insights)
     if spec.container_registry is not None:
         add("registry", spec.container_registry, _registry)
+    resources.extend(_ai_resources(spec))
     # a user-assigned workspace identity gets its roles on the dependents before the workspace is created
     grants = _identity_grants(spec, resources, ("storage", "keyVault", "containerRegistry", "applicationInsights"))
     resources.extend(grants)
-    workspace = _workspace(spec, spec.container_registry is not None, ai is not None)
+    workspace = _with_ai_outbound_rules(spec, _workspace(spec, spec.container_registry is not None, ai is not None))
     workspace = replace(workspace, values={**workspace.values, "dependsOn": [
         Ref(g.symbol, "resource") for g in grants] or None})
     resources.append(_project(workspace) if spec.workspace.kind == "Project" else workspace)
@@ -963,6 +966,8 @@ def build(spec: Spec) -> Plan:
     resources.extend(_identity_grants(spec, resources, ("workspace",)))
     secrets, vm_sizes = _workspace_children(spec, resources)
     taken = {r.symbol for r in resources} | {"location"}
+    resources.extend(_connections(spec, taken, secrets))
+    resources.extend(_ai_grants(spec, {r.symbol for r in resources if r.existing is None}, taken))
     nested_grants, before_workspace = _grant_deployments(spec, taken)
     resources.extend(nested_grants)
     if before_workspace:
@@ -1004,8 +1009,172 @@ def build(spec: Spec) -> Plan:
                               "The Application Insights component's resource ID."))
     if spec.container_registry is not None:
         outputs.append(Output("containerRegistryId", "string", Ref("registry"), "The container registry's resource ID."))
+    if isinstance(spec.ai_services, AIServices):
+        outputs.append(Output("aiServicesId", "string", Ref("aiServices"), "The AI Services account's resource ID."))
+    if isinstance(spec.ai_search, AISearch):
+        outputs.append(Output("aiSearchId", "string", Ref("aiSearch"), "The search service's resource ID."))
     return Plan(spec.source, spec.name, tuple(resources), tuple(parameters), tuple(outputs))
 
+
+
+# --- AI hubs: the AI Services account, its model deployments, AI Search, connections, their roles (docs/ai-hubs.md)
+
+def _ai_services(spec: Spec, a: AIServices) -> Resource:
+    return Resource("ai-services", "aiServices", "Microsoft.CognitiveServices/accounts", a.name, {
+        "location": LOCATION, "tags": _tags(spec), "kind": a.kind, "sku": a.sku,
+        # Entra ID authentication and private endpoints need a custom subdomain
+        # (https://learn.microsoft.com/azure/ai-services/cognitive-services-custom-subdomains)
+        "customSubDomainName": a.custom_subdomain,
+        "publicNetworkAccess": a.public_network_access,
+        "networkAcls": _network_acls(a.public_network_access),
+        # a deleted account keeps its name, soft-deleted, for 48 hours: restore brings it back
+        # (https://learn.microsoft.com/azure/ai-services/recover-purge-resources); None leaves it out
+        "restore": True if a.restore else None,
+    })
+
+
+def _model_deployments(spec: Spec, a: AIServices) -> list[Resource]:
+    """One after another: ARM answers parallel deployments on one account with a conflict, so each deployment
+    dependsOn the one before it (as Microsoft's AI Foundry samples chain them)."""
+    out: list[Resource] = []
+    taken: set[str] = set()
+    for d in a.deployments:
+        out.append(Resource("ai-deployment", _symbol("aiDeployment", d.name, taken),
+                            "Microsoft.CognitiveServices/accounts/deployments", _child_name(a.name, d.name), {
+                                "parent": Ref("aiServices", "resource"), "childName": d.name,
+                                "sku": {"name": d.sku, "capacity": d.capacity},
+                                "deploymentProperties": {
+                                    "model": {"format": d.model_format, "name": d.model_name,
+                                              "version": d.model_version},
+                                    "raiPolicyName": d.rai_policy},
+                                "dependsOn": [Ref(out[-1].symbol, "resource")] if out else None}))
+    return out
+
+
+def _ai_search(spec: Spec, s: AISearch) -> Resource:
+    return Resource("ai-search", "aiSearch", "Microsoft.Search/searchServices", s.name, {
+        "location": LOCATION, "tags": _tags(spec), "sku": s.sku,
+        "replicaCount": s.replicas, "partitionCount": s.partitions,
+        "publicNetworkAccess": s.public_network_access,
+        # Closed: only private endpoints and trusted Azure services (the AI Services account among them)
+        "networkRuleSet": {"bypass": "AzureServices", "ipRules": []},
+    })
+
+
+def _ai_resources(spec: Spec) -> list[Resource]:
+    out: list[Resource] = []
+    if isinstance(spec.ai_services, Existing):
+        out.append(_existing("aiServices", spec.ai_services))
+    elif spec.ai_services is not None:
+        out.append(_ai_services(spec, spec.ai_services))
+        out.extend(_model_deployments(spec, spec.ai_services))
+    if isinstance(spec.ai_search, Existing):
+        out.append(_existing("aiSearch", spec.ai_search))
+    elif spec.ai_search is not None:
+        out.append(_ai_search(spec, spec.ai_search))
+    return out
+
+
+def _with_ai_outbound_rules(spec: Spec, workspace: Resource) -> Resource:
+    """Under a managed network, computes reach the AI Services account and Search service the spec creates
+    through private-endpoint outbound rules in the workspace's managed network, as Microsoft's network-restricted
+    AI Foundry samples declare them (the workspace then waits for both)."""
+    mn = workspace.values.get("managedNetwork")
+    if mn is None or mn["isolationMode"] not in MANAGED_MODES:
+        return workspace
+    rules = dict(mn.get("outboundRules") or {})
+    for symbol, resource in (("aiServices", spec.ai_services), ("aiSearch", spec.ai_search)):
+        if resource is not None and not isinstance(resource, Existing):
+            rule_name, subresource = AI_OUTBOUND_RULES[symbol]
+            rules[rule_name] = {"type": "PrivateEndpoint", "category": "UserDefined", "destination": {
+                "serviceResourceId": Ref(symbol), "subresourceTarget": subresource, "sparkEnabled": False}}
+    if not rules:
+        return workspace
+    return replace(workspace, values={**workspace.values, "managedNetwork": {**mn, "outboundRules": rules}})
+
+
+def _connection_target(spec: Spec, c: Connection, symbol: str, extra: list[Resource]) -> tuple[object, object]:
+    """The connection's target URL, and the resource ID it connects to (None for a plain URL)."""
+    if isinstance(c.target, Existing):
+        attr = {t.lower(): a for t, a in EXISTING_TARGETS[c.category].items()}[c.target.ref.type.lower()]
+        if attr == "id":  # the target is the resource's ID itself
+            return resource_id(c.target.id), resource_id(c.target.id)
+        target_symbol = symbol + "Target"
+        extra.append(_existing(target_symbol, c.target))
+        return Ref(target_symbol, attr), Ref(target_symbol)
+    if c.target in ("aiServices", "aiSearch"):
+        return Ref(c.target, "properties.endpoint"), Ref(c.target)
+    return c.target, None
+
+
+def _connections(spec: Spec, taken: set[str], secrets: list) -> list[Resource]:
+    """Each connection of the spec; its secret, if it has one, is a secure parameter (never in a file)."""
+    out: list[Resource] = []
+    for c in spec.connections:
+        symbol = _symbol("connection", c.name, taken)
+        extra: list[Resource] = []
+        target, resource = _connection_target(spec, c, symbol, extra)
+        credentials = None
+        if c.auth in SECRETS:
+            suffix, key, words = SECRETS[c.auth]
+            secrets.append(Parameter(symbol + suffix, "securestring", f"Required. The {words} of connection "
+                                     f"'{c.name}' (never written to a file: pass it at deployment)."))
+            credentials = {key: Param(symbol + suffix)}
+        elif c.auth == "CustomKeys":
+            names = f" ({', '.join(c.keys)})" if c.keys else ""
+            secrets.append(Parameter(symbol + "Keys", "secureObject", f"Required. The keys{names} of connection "
+                                     f"'{c.name}', as {{\"keys\": {{\"<name>\": \"<value>\"}}}} (never written to a "
+                                     "file: pass it at deployment)."))
+            credentials = Param(symbol + "Keys")
+        elif c.auth == "ManagedIdentity":
+            identity = _identity_symbol(c.identity)
+            credentials = {"clientId": Ref(identity, "clientId"), "resourceId": Ref(identity)}
+        metadata = dict(c.metadata)
+        if resource is not None and c.category in (*ACCOUNT_CATEGORIES, "CognitiveSearch"):
+            # what Microsoft's AI Foundry quickstarts send: the API type and the connected resource's ID
+            metadata = {"ApiType": "Azure", "ResourceId": resource, **metadata}
+        out.extend(extra)
+        out.append(Resource("connection", symbol, "Microsoft.MachineLearningServices/workspaces/connections",
+                            _child_name(spec.name, c.name), {
+                                "parent": Ref("workspace", "resource"), "childName": c.name,
+                                "connectionProperties": {
+                                    "category": c.category, "target": target, "authType": c.auth,
+                                    "credentials": credentials, "isSharedToAll": c.shared_to_all,
+                                    "metadata": metadata or None}}))
+    return out
+
+
+def _ai_grants(spec: Spec, created: set[str], taken: set[str]) -> list[Resource]:
+    """The roles of roles.AI_CONNECTION_ROLES (docs/ai-hubs.md) that apply: AAD connections to the AI Services
+    account / Search service this template creates. Service identities: named guid(scope, identity's resource ID,
+    role), like the workspace identity's grants; people: Bicep's getRoleAssignmentName() convention, like the
+    spec's own assignments (one the spec already makes is not made twice)."""
+    aad = {c.target for c in spec.connections if c.auth == "AAD" and isinstance(c.target, str)
+           and c.target in ("aiServices", "aiSearch") and c.target in created}
+    people = list(dict.fromkeys((ra.principal_id, ra.principal_type) for ra in spec.role_assignments
+                                if ra.principal_type in ("User", "Group")))
+    given = {(ra.principal_id, ra.role_guid, ra.scope) for ra in spec.role_assignments}
+    out: list[Resource] = []
+    for principal, role, scope in AI_CONNECTION_ROLES:
+        guid = role_guid(role)
+        if principal == "people":
+            if scope not in aad:
+                continue
+            for pid, ptype in people:
+                if (pid, guid, scope) in given:
+                    continue
+                out.append(_role_assignment(RoleAssignment(role, guid, pid, ptype, scope,
+                                                           f"{role}: Entra ID connections to this resource (amlgen)"),
+                                            _symbol(scope, "Grant " + role + " " + pid[:8], taken)))
+            continue
+        if principal not in aad or (scope != "storage" and scope not in aad) or scope not in created:
+            continue
+        words = "AI Services account" if principal == "aiServices" else "search service"
+        out.append(_assignment(_symbol(scope, f"Grant {role} {principal}", taken),
+                               Call("guid", (Ref(scope), Ref(principal), guid)), scope, guid,
+                               Ref(principal, "principalId"), "ServicePrincipal",
+                               f"{role} for the {words}'s identity: Entra ID connections (amlgen)"))
+    return out
 
 
 def build_subscription(spec: Spec, main: Plan) -> Plan:

@@ -21,6 +21,14 @@ BUILT_IN_ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     # read access to a shared data lake (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage#storage-blob-data-reader)
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    # Cognitive Services and Search roles: the GUIDs Azure Verified Modules use (shared/azure-notes.md)
+    "Cognitive Services Contributor": "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
+    "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",
+    "Cognitive Services OpenAI Contributor": "a001fd3d-188f-4b5d-821b-7da978bf7442",
+    "Cognitive Services OpenAI User": "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd",
+    "Search Index Data Contributor": "8ebe5a00-799e-43f5-93ac-243d3dce84a7",
+    "Search Index Data Reader": "1407120a-92aa-4202-b7e9-c0e197c71c8f",
+    "Search Service Contributor": "7ca78c08-252a-4471-8644-bb5ff32d4ba0",
 }
 
 # When the workspace identity is user-assigned, nobody grants it anything: Learn lists the roles it needs on each
@@ -47,3 +55,25 @@ def role_guid(role: str) -> str | None:
         return role.lower()
     lowered = {name.lower(): guid for name, guid in BUILT_IN_ROLES.items()}
     return lowered.get(role.lower())
+
+
+# The roles that make Entra ID (AAD) connections work, as docs/ai-hubs.md tabulates them (one row each):
+# (principal, role, scope). Principals: "aiServices" / "aiSearch" (the system identity of the account / service the
+# spec creates) or "people" (the users and groups of the spec's roleAssignments). Scopes: "aiServices", "aiSearch",
+# "storage" (the workspace's, when created here). Learn, RBAC for hubs, "Scenario: Connections using Microsoft Entra
+# ID authentication" (https://learn.microsoft.com/azure/ai-foundry/concepts/rbac-azure-ai-foundry?pivots=hub-project):
+# "the services need to authorize each other to access the required resources" (the service-to-service rows), and
+# "Use an existing Azure OpenAI resource ... assign either the Cognitive Services OpenAI User or Cognitive Services
+# OpenAI Contributor role" / Troubleshooting: Search Index Data Reader "Inference service queries the data from the
+# index" (the people rows: the least privilege for inference). The workspace identity gets none: an AAD connection
+# passes the caller's token through.
+AI_CONNECTION_ROLES: tuple[tuple[str, str, str], ...] = (
+    ("aiServices", "Search Index Data Reader", "aiSearch"),
+    ("aiServices", "Search Index Data Contributor", "aiSearch"),
+    ("aiServices", "Search Service Contributor", "aiSearch"),
+    ("aiSearch", "Cognitive Services OpenAI Contributor", "aiServices"),
+    ("aiSearch", "Storage Blob Data Contributor", "storage"),
+    ("aiServices", "Storage Blob Data Contributor", "storage"),
+    ("people", "Cognitive Services OpenAI User", "aiServices"),
+    ("people", "Search Index Data Reader", "aiSearch"),
+)

@@ -496,6 +496,12 @@ def _hostile_specs() -> dict[str, dict]:
                                    # an SSH public key is not a secret, but it is user text: a literal, never code
                                    "ci-b": {"type": "instance",
                                             "ssh": {"publicKey": "ssh-rsa " + HOSTILE[4] + HOSTILE[5] + HOSTILE[6]}}}},
+        # the free text of connections: a target URL and metadata values
+        "hostile-e": {"name": "hostile-e", "location": "westeurope",
+                      "connections": {
+                          "feed-a": {"category": "PythonFeed", "auth": "None", "target": "https://x/" + HOSTILE[0],
+                                     "metadata": {"a": HOSTILE[3], "b": HOSTILE[2], "c": HOSTILE[12]}},
+                          "feed-b": {"category": "Git", "auth": "None", "target": HOSTILE[3] + HOSTILE[1]}}},
     }
 
 
@@ -509,6 +515,7 @@ def free_texts(data: dict) -> list[str]:
     texts += [c.get("setupScript") for c in data.get("computes", {}).values()]
     texts += [(c.get("ssh") or {}).get("publicKey") for c in data.get("computes", {}).values()
               if isinstance(c.get("ssh"), dict)]
+    texts += [t for c in data.get("connections", {}).values() for t in [c["target"], *c.get("metadata", {}).values()]]
     return [t for t in texts if t is not None]
 
 
@@ -552,7 +559,9 @@ def test_hostile_specs_use_every_free_text_field():
     covered = {"/$defs/tags/additionalProperties", "/$defs/workspace/properties/friendlyName",
                "/$defs/workspace/properties/description", "/$defs/roleAssignment/properties/description",
                "/$defs/datastore/properties/description", "/$defs/compute/properties/setupScript",
-               "/$defs/compute/properties/ssh/properties/publicKey"}
+               "/$defs/compute/properties/ssh/properties/publicKey",
+               "/$defs/connection/properties/target/oneOf/0",
+               "/$defs/connection/properties/metadata/additionalProperties"}
     # names, ids and references: checked by rules (naming, role table, known identities), not free text
     not_free = {"/properties/nameSeed", "/properties/extends", "/$defs/storage/properties/name",
                 "/$defs/keyVault/properties/name", "/$defs/applicationInsights/properties/name",
@@ -562,7 +571,11 @@ def test_hostile_specs_use_every_free_text_field():
                 "/$defs/workspace/properties/encryption/properties/identity",
                 "/$defs/workspace/properties/featureStore/properties/offlineStoreConnectionName",
                 "/$defs/workspace/properties/featureStore/properties/onlineStoreConnectionName",
-                "/$defs/roleAssignment/properties/principalId/else/properties/identity"}
+                "/$defs/roleAssignment/properties/principalId/else/properties/identity",
+                "/$defs/aiServices/properties/name", "/$defs/aiServices/properties/customSubDomain",
+                "/$defs/aiSearch/properties/name", "/$defs/connection/properties/identity",
+                "/$defs/modelDeployment/properties/model/properties/format",
+                "/$defs/modelDeployment/properties/sku/properties/name"}
     unconstrained = set(_free_string_paths(schema))
     assert unconstrained - not_free <= covered, (
         f"new free-text fields: {sorted(unconstrained - not_free - covered)}: add them to the hostile specs")

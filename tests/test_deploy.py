@@ -754,3 +754,25 @@ def test_cli_what_if_json_reports_a_failed_spec_as_json(amlgen, standin):
     assert done.code == 1
     report = json.loads(done.out)
     assert list(report) == ["examples/defaults.yaml"] and "InvalidAuthenticationToken" in report["examples/defaults.yaml"]["error"]
+
+
+def test_cli_fills_connection_secrets_from_the_environment_and_never_prints_them(amlgen, standin, monkeypatch, tmp_path):
+    """A connection's API key (secure string) and custom keys (secure object, JSON) come from AMLGEN_SECRET_*."""
+    spec = _spec(amlgen, tmp_path, "conn.yaml", "name: churn-conn\nconnections:\n"
+                 "  weather-api: {category: ApiKey, target: 'https://api.example.com/', auth: ApiKey}\n"
+                 "  partner: {category: CustomKeys, target: 'https://partner.example.com/', auth: CustomKeys}\n")
+    with_group(standin)
+    missing = amlgen("deploy", str(spec), *amlgen.azure, "--yes")
+    assert missing.code == 2
+    assert "AMLGEN_SECRET_CONNECTIONWEATHERAPIAPIKEY" in missing.err and "AMLGEN_SECRET_CONNECTIONPARTNERKEYS" in missing.err
+    key, custom = "weather-key-0123456789", {"keys": {"clientSecret": "partner-secret-9876543210"}}
+    monkeypatch.setenv("AMLGEN_SECRET_CONNECTIONWEATHERAPIAPIKEY", key)
+    monkeypatch.setenv("AMLGEN_SECRET_CONNECTIONPARTNERKEYS", json.dumps(custom))
+    done = amlgen("deploy", str(spec), *amlgen.azure, "--yes")
+    assert done.code == 0, done.err
+    assert key not in done.out + done.err and "partner-secret" not in done.out + done.err
+    put = [r for r in standin.server.requests if r.method == "PUT" and "/deployments/" in r.path][-1]
+    parameters = put.body["properties"]["parameters"]
+    assert parameters["connectionWeatherApiApiKey"] == {"value": key}
+    assert parameters["connectionPartnerKeys"] == {"value": custom}
+    assert not [p for p in (amlgen.out / "conn").rglob("*") if p.is_file() and key in p.read_text(encoding="utf-8")]

@@ -137,6 +137,9 @@ class ArmExpressions:
             if expr.attr == "principalId":
                 return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)}, 'full')"
                         ".identity.principalId")
+            if expr.attr.startswith("properties."):
+                return (f"reference({self.resource_id_of(expr.symbol)}, {quote(r.api_version)})"
+                        f".{expr.attr.removeprefix('properties.')}")
         raise TypeError(f"no ARM form for {expr!r}")
 
     def _operand(self, value) -> str:

@@ -86,6 +86,8 @@ def expression(expr: Expr) -> str:
     if isinstance(expr, Ref):
         if expr.attr == "resource":
             return identifier(expr.symbol)
+        if expr.attr.startswith("properties."):  # a property read at deployment, e.g. properties.endpoint
+            return ".".join((identifier(expr.symbol), *(identifier(p) for p in expr.attr.split("."))))
         attr = {"id": "id", "name": "name", "principalId": "identity.principalId",
                 "clientId": "properties.clientId", "identityPrincipalId": "properties.principalId",
                 "location": "location"}[expr.attr]
@@ -146,8 +148,8 @@ def render_template(plan: Plan) -> str:
         f"metadata description = {string(header(plan.source))}\n",
     ]
     for p in plan.parameters:
-        kind = "string" if p.type == "securestring" else p.type
-        secure = "@secure()\n" if p.type == "securestring" else ""
+        kind = {"securestring": "string", "secureobject": "object"}.get(p.type.lower(), p.type)
+        secure = "@secure()\n" if p.type.lower() in ("securestring", "secureobject") else ""
         default = f" = {value(p.default)}" if p.default is not None else ""
         parts.append(f"\n{_description(p.description)}{secure}param {identifier(p.name)} {kind}{default}\n")
     for r in plan.resources:

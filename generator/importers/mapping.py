@@ -210,9 +210,9 @@ class _Mapper:
         diagnostics = self.diagnostics(ws_id, spec)
         if diagnostics is not None:
             spec["diagnostics"] = diagnostics
-        for connection in _children(self.index, CONNECTION, ws_id):
-            self.note(f"connections.{_leaf(connection)}", "connections are not part of the spec yet; keep managing "
-                      "this one where it is (amlgen leaves it alone)")
+        connections = self.connections(ws_id)
+        if connections:
+            spec["connections"] = connections
         for resource in self.index.resources:
             if _low(resource.get("type")) not in KNOWN_TYPES:
                 self.note(str(resource.get("type")) + "/" + _leaf(resource), "not a resource amlgen describes")
@@ -620,6 +620,55 @@ class _Mapper:
                 "logAnalytics", {}):
             return True
         return {"logAnalytics": targets[0]}
+
+    def connections(self, ws_id: str) -> dict:
+        out: dict[str, dict] = {}
+        for resource in _children(self.index, CONNECTION, ws_id):
+            name = _leaf(resource)
+            entry = self.connection(name, _get(resource, "properties", default={}))
+            if entry:
+                out[name] = entry
+        return out
+
+    def connection(self, name: str, props: dict) -> dict | None:
+        """A workspace connection in the spec's form (generator/aimodels.py has the category/auth pairs)."""
+        where = f"connections.{name}"
+        category, auth = _get(props, "category"), _get(props, "authType")
+        if not category or not auth:
+            self.note(where, "a connection without a category or an authentication type")
+            return None
+        out: dict[str, Any] = {"category": category, "auth": auth}
+        metadata = dict(_get(props, "metadata", default={}) or {})
+        target = _get(props, "target")
+        resource_id = metadata.pop("ResourceId", None)
+        if category in ("AIServices", "CognitiveSearch") and _low(metadata.get("ApiType")) == "azure":
+            metadata.pop("ApiType")  # amlgen writes both for an Entra ID connection to an account it knows
+        owned = {_low(r.get("id")): key for key, rtype in (("aiServices", "microsoft.cognitiveservices/accounts"),
+                                                           ("aiSearch", "microsoft.search/searchservices"))
+                 for r in self.index.of_type(rtype)}
+        if resource_id and _low(resource_id) in owned:
+            out["target"] = owned[_low(resource_id)]
+        elif resource_id or str(target or "").startswith("/subscriptions/"):
+            out["target"] = {"existing": resource_id or target}
+        elif target:
+            out["target"] = target
+        else:
+            self.note(f"{where}.target", "the connection has no target amlgen can read")
+            return None
+        if auth == "ManagedIdentity":
+            uid = _get(props, "credentials", "resourceId")
+            rid = naming.parse_resource_id(str(uid or ""))
+            out["identity"] = rid.name if rid and self.index.get(uid) and self._same_group(rid) else uid
+        if auth in ("ApiKey", "AccountKey", "SAS", "CustomKeys"):
+            self.secrets.append(f"{where}: its {auth} is a secure parameter; amlgen never reads it (give it with "
+                                "AMLGEN_SECRET_* at deploy time)")
+        if auth == "CustomKeys":
+            self.note(f"{where}.keys", "Azure does not return the names of custom keys: list them under keys:")
+        if metadata:
+            out["metadata"] = dict(sorted(metadata.items()))
+        if _get(props, "isSharedToAll") is False:
+            out["sharedToAll"] = False
+        return out
 
     # --- role assignments, private endpoints ---------------------------------------------------------------
     def role_assignments(self, ws: dict, spec: dict) -> list[dict]:

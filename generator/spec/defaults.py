@@ -12,6 +12,11 @@ APPROVED_ONLY = "AllowOnlyApprovedOutbound"
 # only to an IP allow-list (a child resource, see plan.py); the spec's own rules cannot take this name.
 WORKSPACE_RULE_NAME = "workspace-private-endpoint"
 
+# The managed network's private-endpoint rule to the AI Services account / Search service the spec creates (plan.py):
+# section -> (rule name, private-link sub-resource). The spec's own rules cannot take these names (R310).
+AI_OUTBOUND_RULES = {"aiServices": ("aiservices-private-endpoint", "account"),
+                     "aiSearch": ("aisearch-private-endpoint", "searchService")}
+
 
 def _workspace(data: dict) -> dict:
     ws = data.get("workspace")
@@ -101,6 +106,8 @@ def private_endpoint_targets(data: dict) -> list[str]:
     targets += ["storageBlob", "storageFile"] if _created(data, "storage") else []
     targets += ["keyVault"] if _created(data, "keyVault") else []
     targets += ["containerRegistry"] if _created(data, "containerRegistry") else []
+    # the AI Services account and Search service are created by a Project too (they are not the hub's)
+    targets += [s for s in ("aiServices", "aiSearch") if isinstance(data.get(s), dict) and "existing" not in data[s]]
     return targets
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from generator.findings import ERROR, WARNING, Finding
 from generator.naming import ID_FORM, RULES, SCOPE_ID_FORMS, derived_name, parse_resource_id, parse_scope_id
 from generator.apiversions import API_VERSIONS, PREVIEW_API_VERSIONS
-from generator.clouds import PRIVATE_ENDPOINT_GROUPS, needed_dns_zones
+from generator.clouds import MISSING_DNS_ZONES, PRIVATE_ENDPOINT_GROUPS, needed_dns_zones
+from generator.aimodels import (ACCOUNT_CATEGORIES, CONNECTION_AUTH, DEPLOYMENT_SKUS, EXISTING_TARGETS, MODEL_FORMATS,
+                                TARGET_KEYWORDS)
 from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
-from generator.spec.defaults import (MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only, existing_workspace,
-                                     isolation_mode, managed, primary_identity, private_endpoint_targets,
-                                     registry_access, registry_premium_reason, registry_sku)
+from generator.spec.defaults import (AI_OUTBOUND_RULES, MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only,
+                                     existing_workspace, isolation_mode, managed, primary_identity,
+                                     private_endpoint_targets, registry_access, registry_premium_reason, registry_sku)
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
 from generator.spec import vnet
 from generator.spec.vnet import is_name as is_subnet_name
@@ -25,6 +29,8 @@ SECTIONS = {
     ("applicationInsights", "logAnalytics"): ("logAnalytics", "Microsoft.OperationalInsights/workspaces",
                                               "a Log Analytics workspace"),
     ("containerRegistry",): ("containerRegistry", "Microsoft.ContainerRegistry/registries", "a container registry"),
+    ("aiServices",): ("aiServices", "Microsoft.CognitiveServices/accounts", "an AI Services account"),
+    ("aiSearch",): ("aiSearch", "Microsoft.Search/searchServices", "a search service"),
 }
 
 
@@ -769,12 +775,21 @@ def _check_feature_store_connections(data: dict, report: _Report) -> None:
     fs = (data.get("workspace") or {}).get("featureStore")
     if not isinstance(fs, dict):
         return
+    connections = data.get("connections") or {}
     for key, store in (("offlineStoreConnectionName", "offline"), ("onlineStoreConnectionName", "online")):
-        if isinstance(fs.get(key), str):
+        if isinstance(fs.get(key), str) and fs[key] in connections:
+            # declared here: amlgen creates it (docs/ai-hubs.md); an offline store is ADLS Gen2 only (Learn,
+            # reference-yaml-feature-store: "Only data lake gen2 type of storage is supported")
+            if store == "offline" and connections[fs[key]].get("category") != "ADLSGen2":
+                report.add(("connections", fs[key], "category"), "R311",
+                           f"the feature store's offline store is ADLS Gen2 only, but the connection '{fs[key]}' has "
+                           f"category {connections[fs[key]].get('category')}; use category: ADLSGen2")
+        elif isinstance(fs.get(key), str):
             report.add(("workspace", "featureStore", key), "R253",
-                       f"amlgen does not create connections yet, so the {store} store connection '{fs[key]}' must "
+                       f"the {store} store connection '{fs[key]}' is not declared under connections, so it must "
                        "be created in the feature store after deployment (e.g. with the Azure ML SDK or CLI) "
-                       "before features are materialized", WARNING)
+                       "before features are materialized; declare it under connections to have amlgen create it",
+                       WARNING)
 
 
 def _subnet_fields(data: dict):
@@ -1100,4 +1115,167 @@ def check(doc: Document) -> list[Finding]:
     _check_project_settings(doc.data, report)
     _check_feature_store_connections(doc.data, report)
     _check_network(doc.data, report)
+    _check_ai_resources(doc.data, report)
+    _check_model_deployments(doc.data, report)
+    _check_connections(doc.data, report)
     return report.findings
+
+
+# --- AI hubs (docs/ai-hubs.md) ---------------------------------------------------------------------------------
+
+_AI_WORDS = {"aiServices": "AI Services account", "aiSearch": "search service"}
+
+
+def _ai_created(data: dict, section: str) -> bool:
+    value = data.get(section)
+    return isinstance(value, dict) and "existing" not in value
+
+
+def _check_ai_resources(data: dict, report: _Report) -> None:
+    """The custom subdomain's name; role assignments and private endpoints on an AI resource the spec creates; the
+    private DNS zones the cloud lacks; outbound rule names amlgen takes."""
+    ais = data.get("aiServices")
+    if isinstance(ais, dict) and ais.get("restore") is True and "existing" not in ais:
+        report.add(("aiServices", "restore"), "R312",
+                   "restore: true brings back the soft-deleted account of this name (a deleted account keeps its "
+                   "name for 48 hours); it is for the one deployment that recovers it: deploy once, then remove it",
+                   WARNING)
+    if isinstance(ais, dict) and isinstance(ais.get("customSubDomain"), str):
+        problem = RULES["aiServices"].problem(ais["customSubDomain"])
+        if problem:
+            report.add(("aiServices", "customSubDomain"), "R201", f"{problem}; choose another subdomain")
+    for i, ra in enumerate(data.get("roleAssignments") or []):
+        scope = ra.get("scope")
+        if isinstance(scope, str) and scope in _AI_WORDS and not _ai_created(data, scope):
+            what = "brings an existing" if isinstance(data.get(scope), dict) else "creates no"
+            report.add(("roleAssignments", i, "scope"), "R211",
+                       f"the spec {what} {_AI_WORDS[scope]}; assign roles on a brought resource where it is "
+                       "managed, or use scope: workspace or resourceGroup")
+    pe = data.get("privateEndpoints")
+    if isinstance(pe, dict):
+        for i, target in enumerate(pe.get("targets", [])):
+            if target in _AI_WORDS and not _ai_created(data, target):
+                report.add(("privateEndpoints", "targets", i), "R213",
+                           f"the spec does not create the {_AI_WORDS[target]}; give it a private endpoint where it "
+                           f"is managed, or remove '{target}'")
+        cloud = data.get("cloud", "AzureCloud")
+        for target in private_endpoint_targets(data):
+            missing = MISSING_DNS_ZONES.get(cloud, {}).get(PRIVATE_ENDPOINT_GROUPS.get(target, ""), ())
+            if missing and _ai_created(data, target):
+                report.add(("privateEndpoints",), "R309",
+                           f"{cloud} has no private DNS zone like {', '.join(missing)} (Learn's private DNS zone "
+                           f"values list none there): the {_AI_WORDS.get(target, target)}'s endpoints of that zone do "
+                           "not resolve privately; the endpoint gets the zones the cloud has", WARNING, key=True)
+    mn = _section(data, ("workspace", "managedNetwork"))
+    if isinstance(mn, dict) and managed(data):
+        for symbol, (rule_name, _) in AI_OUTBOUND_RULES.items():
+            if _ai_created(data, symbol) and rule_name in (mn.get("outboundRules") or {}):
+                report.add(("workspace", "managedNetwork", "outboundRules", rule_name), "R310",
+                           f"amlgen adds the outbound rule '{rule_name}' to the {_AI_WORDS[symbol]} the spec "
+                           "creates; rename this rule or remove it", key=True)
+
+
+def _check_model_deployments(data: dict, report: _Report) -> None:
+    ais = data.get("aiServices")
+    if not isinstance(ais, dict):
+        return
+    kind = ais.get("kind", "AIServices")
+    for name, d in sorted((ais.get("deployments") or {}).items()):
+        path = ("aiServices", "deployments", name)
+        fmt = d["model"]["format"]
+        if fmt not in MODEL_FORMATS[kind]:
+            other = [k for k, formats in MODEL_FORMATS.items() if fmt in formats]
+            hint = f"; the model needs an account of kind {other[0]}" if other else ""
+            report.add(path + ("model", "format"), "R305",
+                       f"an account of kind {kind} does not serve '{fmt}' models (it serves: "
+                       f"{', '.join(MODEL_FORMATS[kind])}){hint}")
+        sku = d["sku"]["name"]
+        if sku not in DEPLOYMENT_SKUS:
+            import difflib
+            close = difflib.get_close_matches(sku, DEPLOYMENT_SKUS, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            report.add(path + ("sku", "name"), "R306",
+                       f"'{sku}' is not a deployment type{hint} (known: {', '.join(DEPLOYMENT_SKUS)})")
+        if d["sku"]["capacity"] < 1:
+            report.add(path + ("sku", "capacity"), "R307",
+                       f"capacity is {d['sku']['capacity']}: a deployment needs at least 1 unit (thousands of tokens "
+                       "per minute, or PTUs for provisioned types)")
+
+
+def _check_connections(data: dict, report: _Report) -> None:
+    users = {u.get("name") or u.get("existing")
+             for u in ((data.get("workspace") or {}).get("identity") or {}).get("userAssigned", [])}
+    for name, c in sorted((data.get("connections") or {}).items()):
+        path = ("connections", name)
+        category, auth, target = c["category"], c["auth"], c["target"]
+        if auth not in CONNECTION_AUTH[category]:
+            report.add(path + ("auth",), "R302", f"{category} connections take auth "
+                       f"{' or '.join(CONNECTION_AUTH[category])}, not {auth} (docs/ai-hubs.md, Connections)")
+        if auth == "ManagedIdentity" and "identity" not in c:
+            report.add(path, "R308", "a ManagedIdentity connection needs identity: one of "
+                                     "workspace.identity.userAssigned (its name or ID)", key=True)
+        elif "identity" in c and auth != "ManagedIdentity":
+            report.add(path + ("identity",), "R308", f"identity is used by auth: ManagedIdentity only (this is "
+                                                     f"{auth}); remove it", key=True)
+        elif "identity" in c and c["identity"] not in users:
+            report.add(path + ("identity",), "R308", f"'{c['identity']}' is not one of workspace.identity."
+                                                     "userAssigned (its name or ID); declare it there")
+        if "keys" in c and auth != "CustomKeys":
+            report.add(path + ("keys",), "R308", f"keys are used by auth: CustomKeys only (this is {auth}); "
+                                                 "remove them", key=True)
+        if isinstance(target, dict):
+            _check_existing_target(path, category, auth, target["existing"], report)
+        elif target in TARGET_KEYWORDS:
+            _check_keyword_target(data, path, category, auth, target, report)
+        elif category in ACCOUNT_CATEGORIES and auth == "AAD" and _REGIONAL_ENDPOINT.match(target):
+            report.add(path + ("target",), "R303",
+                       f"'{target}' is a regional endpoint: Entra ID authentication needs the account's custom "
+                       "subdomain endpoint (https://<subdomain>.cognitiveservices.azure.com/ or "
+                       "https://<subdomain>.openai.azure.com/); set a custom subdomain on the account and use it")
+
+
+# A regional (shared) Cognitive Services endpoint, which Entra ID authentication cannot use
+_REGIONAL_ENDPOINT = re.compile(r"^https?://[a-z0-9-]+\.api\.cognitive\.(microsoft\.com|microsoft\.us|azure\.cn)(/|$)",
+                                re.IGNORECASE)
+
+
+def _check_existing_target(path, category: str, auth: str, resource: str, report: _Report) -> None:
+    if category not in EXISTING_TARGETS:
+        report.add(path + ("target",), "R301", f"{category} connections have no Azure resource to bring: give the "
+                                               "URL as target", key=True)
+        return
+    ref = parse_resource_id(resource)
+    arm_types = list(EXISTING_TARGETS[category])
+    if ref is None:
+        report.add(path + ("target", "existing"), "R202", f"'{resource}' is not a resource ID; expected {ID_FORM}")
+    elif ref.type.lower() not in (t.lower() for t in arm_types):
+        report.add(path + ("target", "existing"), "R203",
+                   f"this ID names a {ref.type}, but {category} connections target {' or '.join(arm_types)}")
+    elif category in ACCOUNT_CATEGORIES and auth == "AAD":
+        report.add(path + ("target", "existing"), "R303",
+                   f"amlgen cannot see whether the account '{ref.name}' has a custom subdomain, which Entra ID "
+                   "authentication needs (az cognitiveservices account show --query properties.customSubDomainName)",
+                   WARNING)
+
+
+def _check_keyword_target(data: dict, path, category: str, auth: str, keyword: str, report: _Report) -> None:
+    section = data.get(keyword)
+    if not isinstance(section, dict):
+        report.add(path + ("target",), "R300", f"the spec has no {keyword} section, so '{keyword}' names nothing; "
+                                               f"add {keyword}: or give a URL or {{existing: <ID>}}")
+        return
+    if category not in TARGET_KEYWORDS[keyword]:
+        fits = " or ".join(TARGET_KEYWORDS[keyword])
+        report.add(path + ("target",), "R301", f"'{keyword}' is the spec's {_AI_WORDS[keyword]}, which {fits} "
+                                               f"connections target, not {category} connections")
+        return
+    if "existing" in section:
+        if keyword == "aiServices" and auth == "AAD":
+            report.add(path + ("target",), "R303",
+                       "amlgen cannot see whether the existing account has a custom subdomain, which Entra ID "
+                       "authentication needs (az cognitiveservices account show --query "
+                       "properties.customSubDomainName)", WARNING)
+    elif keyword == "aiServices" and auth == "ApiKey":
+        report.add(path + ("auth",), "R304",
+                   "the AI Services account amlgen creates has local (key) authentication off, so it refuses API "
+                   "keys; use auth: AAD")

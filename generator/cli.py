@@ -7,11 +7,10 @@ import sys
 
 import click
 
-from generator import __version__, config, output, pipeline
+from generator import __version__
 from generator.cli_options import allow_outside, allowed_outside
 from generator.errors import AmlgenError
 from generator.findings import format_json, format_rules, format_sarif, format_text
-from generator.spec import extends
 
 FORMATS = click.Choice(["text", "json", "sarif"])
 
@@ -30,26 +29,50 @@ def _emit_findings(findings, fmt: str, stream) -> None:
 
 
 def _collect(paths, out):
+    from generator import config
+
     cfg, targets = config.resolve(paths, out, allow_outside=allowed_outside())
     spec_files, empty = config.discover(targets, cfg)
     return cfg, spec_files, empty
 
 
 class _LazyGroup(click.Group):
-    """Commands that need heavier modules (the deploy and diff commands, the Azure SDK behind deploy) are
-    imported only when they run or when help lists them, so `validate` and `generate` start fast. Each such
-    module adds its commands with its own `register(group)`."""
+    """Commands that need heavier modules (the deploy, diff and import commands, the Azure SDK behind deploy) are
+    imported only when they run, so every command starts fast; `amlgen --help` lists them from this static table
+    (tests/test_cli.py checks it against the commands' own help). Each such module adds its commands with its own
+    `register(group)`."""
 
-    LAZY = {"deploy": "generator.cli_deploy", "what-if": "generator.cli_deploy", "diff": "generator.cli_diff",
-            "import": "generator.cli_import"}
+    LAZY = {  # name -> (module, the command's short help)
+        "deploy": ("generator.cli_deploy",
+                   "Deploy the generated templates: preflight, what-if, confirm, deploy, print outputs."),
+        "diff": ("generator.cli_diff",
+                 "What a change does to Azure: resources added, removed and changed, per workspace, with warnings."),
+        "import": ("generator.cli_import",
+                   "Write a spec for a workspace that already runs: from Azure, an ARM export, or az ml YAML."),
+        "what-if": ("generator.cli_deploy",
+                    "Show what deploying the specs would change in Azure, per resource; changes nothing, exits 0."),
+    }
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.LAZY))
 
+    def format_commands(self, ctx, formatter):
+        """The command list of --help as click writes it, without importing the lazy commands' modules."""
+        from click.utils import make_default_short_help
+
+        names = [n for n in self.list_commands(ctx) if n not in self.commands or not self.commands[n].hidden]
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, self.commands[n].get_short_help_str(limit) if n in self.commands
+                 else make_default_short_help(self.LAZY[n][1], limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def get_command(self, ctx, name):
         if name in self.LAZY and name not in self.commands:
             import importlib
-            importlib.import_module(self.LAZY[name]).register(self)
+            importlib.import_module(self.LAZY[name][0]).register(self)
         command = super().get_command(ctx, name)
         if command is not None:
             refuse_empty_values(command)
@@ -105,6 +128,9 @@ def cli():
 @allow_outside
 def validate(paths, fmt, show_merged):
     """Check specs: schema, Azure naming and service rules. Prints every finding as file:line:col."""
+    from generator import pipeline
+    from generator.spec import extends
+
     _, spec_files, empty = _collect(paths, None)
     result = pipeline.validate(spec_files, empty)
     if show_merged:
@@ -135,6 +161,8 @@ def generate(paths, out, check, prune, fmt):
 
     All or nothing: when any spec has an error, nothing is written.
     """
+    from generator import config, output, pipeline
+
     cfg, spec_files, empty = _collect(paths, out)
     result = pipeline.generate(spec_files, empty, pipeline.ReadmeOptions.of(cfg))
     if result.ok:  # a symbolic link or a file in the way below the output folder: nothing is written (nor read)
@@ -203,6 +231,7 @@ def schema_command(out, force):
     """
     from pathlib import Path
 
+    from generator import output
     from generator.resources import spec_schema_text
 
     text = spec_schema_text()

@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.arm.render import GENERATED_BY
+from generator import GENERATED_BY
 from generator.errors import WriteError
 
 # The files amlgen owns in an output folder: only these are compared, reported stale, or pruned. Bicep

@@ -6,9 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import model, naming, output, plan, report
-from generator.arm import render as arm_render
-from generator.bicep import render as bicep_render
+from generator import model, naming, output, plan
 from generator.config import SPEC_SUFFIXES, SpecFile, display
 from generator.findings import ERROR, Finding, has_errors
 from generator.spec import extends, load, rules, schema
@@ -192,6 +190,11 @@ class ReadmeOptions:
 
 def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptions = ReadmeOptions()) -> dict[str, str]:
     """Every file amlgen writes for one spec, by name inside its output folder."""
+    # The renderers (and Jinja) load here, on first use: `validate` never needs them.
+    from generator import report
+    from generator.arm import render as arm_render
+    from generator.bicep import render as bicep_render
+
     p = plan.build(spec)
     template, parameters = arm_render.render_template(p), arm_render.render_parameters(p)
     files = {

@@ -161,3 +161,32 @@ def test_wheel_carries_templates_and_schema_and_generates_from_them(tmp_path):
     assert result.returncode == 0, result.stderr
     expected = {k.removeprefix("defaults/"): v for k, v in tree(ROOT / "out").items() if k.startswith("defaults/")}
     assert tree(out / "defaults") == expected
+
+
+def test_help_lists_the_lazy_commands_from_a_table_that_matches_their_own_help():
+    """`amlgen --help` does not import the deploy, diff and import modules; the short help it shows for them must
+    be theirs."""
+    import importlib
+
+    import click
+
+    from generator import cli
+
+    group = click.Group()
+    for name, (module, short) in cli._LazyGroup.LAZY.items():
+        importlib.import_module(module).register(group)
+        assert group.commands[name].get_short_help_str(200) == short, name
+    help_run = subprocess.run([sys.executable, "-X", "importtime", "-m", "generator", "--help"],
+                              capture_output=True, text=True, check=True)
+    imported = {line.split("|")[-1].strip() for line in help_run.stderr.splitlines() if "|" in line}
+    assert not imported & {"generator.cli_deploy", "generator.cli_diff", "generator.cli_import", "generator.pipeline",
+                           "jinja2", "generator.model"}
+
+
+def test_validate_imports_no_renderer_and_no_jinja():
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "generator", "validate", "examples/defaults.yaml"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if "|" in line}
+    assert not imported & {"jinja2", "generator.arm.render", "generator.bicep.render", "generator.report",
+                           "generator.diff", "azure"}

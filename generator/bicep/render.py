@@ -6,7 +6,7 @@ import re
 
 import jinja2
 
-from generator.arm.render import header, make_environment
+from generator.templating import header, make_environment
 from generator.errors import RenderError
 from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr,
                                    Param, Ref, ResourceGroupId, ResourceGroupLocation, ResourceGroupScope,

@@ -190,3 +190,12 @@ def test_validate_imports_no_renderer_and_no_jinja():
     imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines() if "|" in line}
     assert not imported & {"jinja2", "generator.arm.render", "generator.bicep.render", "generator.report",
                            "generator.diff", "azure"}
+
+
+def test_spec_schema_is_valid_2020_12():
+    """The published schema against its metaschema (checked here once, not on every run of amlgen)."""
+    from jsonschema import Draft202012Validator
+
+    from generator.resources import spec_schema
+
+    Draft202012Validator.check_schema(spec_schema())

@@ -411,59 +411,69 @@ def _role_assignment(ra: dict, data: dict, identity: Identity, by_key: dict) -> 
                           ra.get("principalType", "ServicePrincipal"), scope, ra.get("description"), target, who)
 
 
-def build(data: dict, source: str) -> Spec:
-    """Build the model from schema-valid, rule-clean spec data. Defaults live here, in one place."""
-    name, seed = data["name"], data.get("nameSeed")
-    ws = data.get("workspace", {})
-    public = ws.get("publicNetworkAccess", "Enabled")
-    # Closing the workspace closes the dependents the spec creates (trusted Azure services stay allowed), and so
-    # does a managed network, as azure-ai-ml does (network.dependents_access).
-    dependents_access = _dependents_access(data)
+@dataclass(frozen=True)
+class _Context:
+    """What several sections of the spec read: the raw data and the values decided once for all of them."""
 
+    data: dict
+    name: str
+    seed: str | None
+    ws: dict  # the workspace section
+    dependents_access: str  # the default publicNetworkAccess of created dependents (spec.defaults)
+    by_key: dict  # user-assigned identities by the key the spec names them with
+    owned_elsewhere: bool  # a Project or a spec adding to an existing workspace: no dependents of its own
+
+
+def _managed_network(ws: dict) -> ManagedNetwork | None:
     mn = ws.get("managedNetwork")
-    managed = None
-    if mn is not None:
-        rules = tuple(
-            OutboundRule(
-                name=rule_name,
-                type=r["type"],
-                destination=r.get("destination"),
-                service_tag=r.get("serviceTag"),
-                protocol=r.get("protocol", "TCP") if r["type"] == "ServiceTag" else None,
-                port_ranges=r.get("portRanges", "443") if r["type"] == "ServiceTag" else None,
-                resource_id=r.get("resourceId"),
-                subresource=r.get("subresource"),
-                spark_enabled=bool(r.get("sparkEnabled", False)),
-            )
-            for rule_name, r in sorted(mn.get("outboundRules", {}).items())
+    if mn is None:
+        return None
+    rules = tuple(
+        OutboundRule(
+            name=rule_name,
+            type=r["type"],
+            destination=r.get("destination"),
+            service_tag=r.get("serviceTag"),
+            protocol=r.get("protocol", "TCP") if r["type"] == "ServiceTag" else None,
+            port_ranges=r.get("portRanges", "443") if r["type"] == "ServiceTag" else None,
+            resource_id=r.get("resourceId"),
+            subresource=r.get("subresource"),
+            spark_enabled=bool(r.get("sparkEnabled", False)),
         )
-        mode = mn.get("isolationMode", "Disabled")
-        # Provisioned with the workspace unless the spec says otherwise: Learn (how-to-managed-network, "Manually
-        # provision a managed VNet") recommends it, since the first compute otherwise waits ~30 minutes for the
-        # network and can time out, and the workspace's private endpoints exist only once it is provisioned.
-        managed = ManagedNetwork(mode, mn.get("firewallSku"), rules,
-                                 bool(mn.get("provisionNetworkNow", mode in MANAGED_MODES)))
+        for rule_name, r in sorted(mn.get("outboundRules", {}).items())
+    )
+    mode = mn.get("isolationMode", "Disabled")
+    # Provisioned with the workspace unless the spec says otherwise: Learn (how-to-managed-network, "Manually
+    # provision a managed VNet") recommends it, since the first compute otherwise waits ~30 minutes for the
+    # network and can time out, and the workspace's private endpoints exist only once it is provisioned.
+    return ManagedNetwork(mode, mn.get("firewallSku"), rules, bool(mn.get("provisionNetworkNow", mode in MANAGED_MODES)))
 
-    closed = public == "Disabled"
+
+def _user_identities(ws: dict) -> tuple[UserIdentity, ...]:
+    return tuple(UserIdentity(u["name"]) if "name" in u else
+                 UserIdentity(parse_resource_id(u["existing"]).name, Existing(parse_resource_id(u["existing"])))
+                 for u in ws.get("identity", {}).get("userAssigned", []))
+
+
+def _workspace_settings(cx: _Context, managed: ManagedNetwork | None) -> WorkspaceSettings:
+    data, ws = cx.data, cx.ws
+    public = ws.get("publicNetworkAccess", "Enabled")
     ident = ws.get("identity", {})
-    users = tuple(UserIdentity(u["name"]) if "name" in u else
-                  UserIdentity(parse_resource_id(u["existing"]).name, Existing(parse_resource_id(u["existing"])))
-                  for u in ident.get("userAssigned", []))
-    by_key = {u.key: u for u in users}
     # identity is never guessed (spec.defaults.primary_identity)
-    identity = Identity(ident.get("type", "SystemAssigned"), users, by_key.get(primary_identity(data)))
+    identity = Identity(ident.get("type", "SystemAssigned"), tuple(cx.by_key.values()),
+                        cx.by_key.get(primary_identity(data)))
     enc = ws.get("encryption")
-    encryption = Encryption(enc["keyVault"], enc["keyUri"], by_key.get(enc.get("identity")),
+    encryption = Encryption(enc["keyVault"], enc["keyUri"], cx.by_key.get(enc.get("identity")),
                             bool(enc.get("serviceSide", False))) if enc else None
-    fs = ws.get("featureStore")
     feature_store = None
     if ws.get("kind") == "FeatureStore":
-        fs = fs or {}
+        fs = ws.get("featureStore") or {}
         feature_store = FeatureStore(fs.get("sparkRuntimeVersion", "3.4"), fs.get("offlineStoreConnectionName"),
                                      fs.get("onlineStoreConnectionName"))
     sc = ws.get("serverlessCompute")
-    serverless = ServerlessCompute(_subnet(data, sc.get("subnet")), sc.get("noPublicIp", closed)) if sc is not None else None
-    workspace = WorkspaceSettings(
+    serverless = ServerlessCompute(_subnet(data, sc.get("subnet")), sc.get("noPublicIp", public == "Disabled")) \
+        if sc is not None else None
+    return WorkspaceSettings(
         friendly_name=ws.get("friendlyName"),
         description=ws.get("description"),
         sku=ws.get("sku", "Basic"),
@@ -484,11 +494,10 @@ def build(data: dict, source: str) -> Spec:
         if "networkAcls" in ws else None,
         allow_list_only=allow_list_only(data),
     )
-    # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic.
-    isolated = closed or (managed is not None and managed.isolation_mode != "Disabled")
-    adding = _existing(ws) if isinstance(ws.get("existing"), str) else None
-    # An existing workspace's network is known only at deployment: None defers it to a template parameter.
-    node_public_ip = None if adding else not isolated
+
+
+def _computes(cx: _Context, node_public_ip: bool | None) -> tuple:
+    data, by_key = cx.data, cx.by_key
     computes = []
     for compute_name, c in sorted((data.get("computes") or {}).items()):
         if c["type"] in ("kubernetes", "databricks", "synapseSpark"):
@@ -510,71 +519,117 @@ def build(data: dict, source: str) -> Spec:
                                             c.get("setupScript"), _subnet(data, c.get("subnet")), node_public_ip,
                                             _compute_identity(c, by_key),
                                             ssh.get("publicKey") if isinstance(ssh, dict) else None))
-    roles = tuple(_role_assignment(ra, data, identity, by_key) for ra in data.get("roleAssignments", []))
+    return tuple(computes)
 
-    project = ws.get("kind") == "Project" or adding is not None  # an existing workspace's dependents: its owner's
-    st = data.get("storage", {})
-    storage = None if project else _existing(st) or StorageAccount(
-        _name(st, "storage", name, seed), st.get("sku", "Standard_LRS"), st.get("publicNetworkAccess", dependents_access),
+
+def _storage(cx: _Context) -> StorageAccount | Existing | None:
+    if cx.owned_elsewhere:
+        return None
+    st = cx.data.get("storage", {})
+    return _existing(st) or StorageAccount(
+        _name(st, "storage", cx.name, cx.seed), st.get("sku", "Standard_LRS"),
+        st.get("publicNetworkAccess", cx.dependents_access),
         # azure-ai-ml makes a feature store's own storage account its offline store when none is given
         # (_workspace_operations_base.py: offline_store_storage_account_name = storageAccountName), and an offline
         # store is ADLS Gen2 only (Learn, reference-yaml-feature-store: "Only data lake gen2 type of storage is
         # supported"): a hierarchical namespace, which can only be chosen when the account is created. (Learn's
         # concept-workspace refuses a hierarchical namespace on a Default workspace's storage; azure-ai-ml creates a
         # separate offline-store account only when a feature store brings its own default storage.)
-        hierarchical_namespace=ws.get("kind") == "FeatureStore")
-    kv = data.get("keyVault", {})
-    key_vault = None if project else _existing(kv) or KeyVault(
-        _name(kv, "keyVault", name, seed), kv.get("sku", "standard"), kv.get("softDeleteRetentionInDays", 90),
-        kv.get("publicNetworkAccess", dependents_access), kv.get("createMode"))
-    ai = data.get("applicationInsights", {})
-    app_insights = None if project else _existing(ai)
-    if app_insights is None and not project:
+        hierarchical_namespace=cx.ws.get("kind") == "FeatureStore")
+
+
+def _key_vault(cx: _Context) -> KeyVault | Existing | None:
+    if cx.owned_elsewhere:
+        return None
+    kv = cx.data.get("keyVault", {})
+    return _existing(kv) or KeyVault(
+        _name(kv, "keyVault", cx.name, cx.seed), kv.get("sku", "standard"), kv.get("softDeleteRetentionInDays", 90),
+        kv.get("publicNetworkAccess", cx.dependents_access), kv.get("createMode"))
+
+
+def _application_insights(cx: _Context) -> ApplicationInsights | Existing | None:
+    if cx.owned_elsewhere:
+        return None
+    ai = cx.data.get("applicationInsights", {})
+    app_insights = _existing(ai)
+    if app_insights is None:
         la = ai.get("logAnalytics", {})
-        log_analytics = _existing(la) or LogAnalytics(_name(la, "logAnalytics", name, seed),
+        log_analytics = _existing(la) or LogAnalytics(_name(la, "logAnalytics", cx.name, cx.seed),
                                                       la.get("retentionInDays", 30))
-        app_insights = ApplicationInsights(_name(ai, "applicationInsights", name, seed), log_analytics)
-    cr = data.get("containerRegistry", {})
-    registry = None
-    if cr is not False and not project:
-        # Premium where the registry is closed or the managed network reaches it through a private endpoint
-        registry = _existing(cr) or ContainerRegistry(_name(cr, "containerRegistry", name, seed),
-                                                      registry_sku(data), cr.get("publicNetworkAccess", dependents_access))
+        app_insights = ApplicationInsights(_name(ai, "applicationInsights", cx.name, cx.seed), log_analytics)
+    return app_insights
 
+
+def _container_registry(cx: _Context) -> ContainerRegistry | Existing | None:
+    cr = cx.data.get("containerRegistry", {})
+    if cr is False or cx.owned_elsewhere:
+        return None
+    # Premium where the registry is closed or the managed network reaches it through a private endpoint
+    return _existing(cr) or ContainerRegistry(_name(cr, "containerRegistry", cx.name, cx.seed),
+                                              registry_sku(cx.data), cr.get("publicNetworkAccess", cx.dependents_access))
+
+
+def _private_endpoints(data: dict) -> PrivateEndpoints | None:
     pe = data.get("privateEndpoints")
-    private_endpoints = None
-    if pe is not None:
-        targets = tuple(private_endpoint_targets(data))
-        dns = pe["privateDnsZones"]  # required by rule R222: no default, a network's DNS is the spec's choice
-        private_endpoints = PrivateEndpoints(_subnet(data, pe["subnet"]), targets,
-                                             dict(sorted(dns.items())) if isinstance(dns, dict) else dns,
-                                             pe.get("resourceGroup"), pe.get("location"))
+    if pe is None:
+        return None
+    targets = tuple(private_endpoint_targets(data))
+    dns = pe["privateDnsZones"]  # required by rule R222: no default, a network's DNS is the spec's choice
+    return PrivateEndpoints(_subnet(data, pe["subnet"]), targets,
+                            dict(sorted(dns.items())) if isinstance(dns, dict) else dns,
+                            pe.get("resourceGroup"), pe.get("location"))
 
-    datastores = tuple(
+
+def _datastores(data: dict) -> tuple[Datastore, ...]:
+    return tuple(
         Datastore(ds_name, d["type"], parse_resource_id(d["account"]), d.get("container") or d.get("fileShare"),
                   d.get("credentials", "none"), d.get("description"))
         for ds_name, d in sorted((data.get("datastores") or {}).items()))
-    diag = data.get("diagnostics", False)
-    diagnostics = diag["logAnalytics"] if isinstance(diag, dict) else ("self" if diag else None)
 
-    ai_services, ai_search, connections = _ai(data, name, seed, dependents_access, by_key)
+
+def _diagnostics(data: dict) -> str | None:
+    diag = data.get("diagnostics", False)
+    return diag["logAnalytics"] if isinstance(diag, dict) else ("self" if diag else None)
+
+
+def build(data: dict, source: str) -> Spec:
+    """Build the model from schema-valid, rule-clean spec data. Defaults live here, in one place: one function per
+    section of the spec (adding a section means adding a function and a field of Spec)."""
+    ws = data.get("workspace", {})
+    adding = _existing(ws) if isinstance(ws.get("existing"), str) else None
+    users = _user_identities(ws)
+    cx = _Context(data, data["name"], data.get("nameSeed"), ws,
+                  # Closing the workspace closes the dependents the spec creates (trusted Azure services stay
+                  # allowed), and so does a managed network, as azure-ai-ml does (spec.defaults.dependents_access).
+                  _dependents_access(data), {u.key: u for u in users},
+                  # a Project's dependents are its hub's; an existing workspace's are its owner's
+                  ws.get("kind") == "Project" or adding is not None)
+    managed = _managed_network(ws)
+    workspace = _workspace_settings(cx, managed)
+    # Nodes get no public IP when the workspace is closed, or when a managed network carries their traffic; an
+    # existing workspace's network is known only at deployment: None defers it to a template parameter.
+    isolated = workspace.public_network_access == "Disabled" or (
+        managed is not None and managed.isolation_mode != "Disabled")
+    node_public_ip = None if adding else not isolated
+    ai_services, ai_search, connections = _ai(data, cx.name, cx.seed, cx.dependents_access, cx.by_key)
     return Spec(
         source=source,
-        name=name,
+        name=cx.name,
         location=data.get("location"),
         cloud=data.get("cloud", "AzureCloud"),
         resource_group=data.get("resourceGroup"),
         tags=tuple(sorted(data.get("tags", {}).items())),
         workspace=workspace,
-        storage=storage,
-        key_vault=key_vault,
-        application_insights=app_insights,
-        container_registry=registry,
-        computes=tuple(computes),
-        role_assignments=roles,
-        private_endpoints=private_endpoints,
-        datastores=datastores,
-        diagnostics=diagnostics,
+        storage=_storage(cx),
+        key_vault=_key_vault(cx),
+        application_insights=_application_insights(cx),
+        container_registry=_container_registry(cx),
+        computes=_computes(cx, node_public_ip),
+        role_assignments=tuple(_role_assignment(ra, data, workspace.identity, cx.by_key)
+                               for ra in data.get("roleAssignments", [])),
+        private_endpoints=_private_endpoints(data),
+        datastores=_datastores(data),
+        diagnostics=_diagnostics(data),
         lock=data.get("locks"),
         network=_virtual_network(data),
         existing_workspace=adding,

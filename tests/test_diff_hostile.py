@@ -111,3 +111,89 @@ def test_base_still_reads_an_ordinary_crafted_tree(repo, run_main):
     result = run_main("diff", "--base", commit, "--format", "json", cwd=repo)
     assert result.code == 0, result.err
     assert [w["folder"] for w in json.loads(result.out)["workspaces"]] == ["dev"]
+
+
+# -- amlgen diff OLD NEW: generated files that are not what amlgen writes ---------------------------------------
+
+GOOD = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0", "resources": [
+            {"type": "Microsoft.MachineLearningServices/workspaces", "name": "mlw", "apiVersion": "2024-10-01",
+             "properties": {"friendlyName": "x"}}]}
+
+
+def _deep(levels: int) -> str:
+    return '{"resources": ' + "[" * levels + "]" * levels + "}"
+
+
+def _with_resource(**fields) -> str:
+    return json.dumps({**GOOD, "resources": [{**GOOD["resources"][0], **fields}]})
+
+
+MALFORMED = {
+    "top level an array": ("main.json", "[1, 2]", "new/ws/main.json: not an ARM template or parameters file"),
+    "top level a string": ("main.json", '"x"', "new/ws/main.json: not an ARM template or parameters file"),
+    "resources an object": ("main.json", json.dumps({"resources": {"a": 1}}),
+                            "new/ws/main.json: resources is an object, not an array"),
+    "resources a string": ("main.json", json.dumps({"resources": "x"}),
+                           "new/ws/main.json: resources is a string, not an array"),
+    "resource a number": ("main.json", json.dumps({"resources": [3]}),
+                          "new/ws/main.json: resources[0] is a number, not an object"),
+    "type a list": ("main.json", _with_resource(type=["Microsoft.Storage/storageAccounts"]),
+                    "new/ws/main.json: resources[0].type is an array, not a string"),
+    "type null": ("main.json", _with_resource(type=None), "new/ws/main.json: resources[0].type is null, not a string"),
+    "name a number": ("main.json", _with_resource(name=7), "new/ws/main.json: resources[0].name is a number"),
+    "name an object": ("main.json", _with_resource(name={"a": "b"}), "resources[0].name is an object"),
+    "no type": ("main.json", json.dumps({"resources": [{"name": "x"}]}), "resources[0] has no type"),
+    "properties a list": ("main.json", _with_resource(properties=[1]), "resources[0].properties is an array"),
+    "properties a string": ("main.json", _with_resource(properties="p"), "resources[0].properties is a string"),
+    "parameters a list": ("main.json", json.dumps({**GOOD, "parameters": [1]}), "new/ws/main.json: parameters is an "
+                                                                                "array, not an object"),
+    "outputs a string": ("main.json", json.dumps({**GOOD, "outputs": "o"}), "outputs is a string"),
+    "nested template a list": ("main.json", json.dumps({"resources": [
+        {"type": "Microsoft.Resources/deployments", "name": "d", "properties": {"template": [1]}}]}),
+        "resources[0].properties.template is an array"),
+    "nested resource type a number": ("main.json", json.dumps({"resources": [
+        {"type": "Microsoft.Resources/deployments", "name": "d", "properties": {"template": {
+            "resources": [{"type": 1, "name": "x"}]}}}]}),
+        "resources[0].properties.template.resources[0].type is a number"),
+    "100k deep": ("main.json", _deep(100_000), "new/ws/main.json: nested more than 64 levels deep"),
+    "deep below the decoder's limit": ("main.json", _deep(900), "new/ws/main.json: nested more than 64 levels deep"),
+    "deep property": ("main.json", _with_resource(properties=json.loads('{"a":' * 200 + "1" + "}" * 200)),
+                      "nested more than 64 levels deep"),
+    "parameters file a list": ("main.parameters.json", "[]", "new/ws/main.parameters.json: not an ARM template or "
+                                                             "parameters file"),
+    "parameters file parameters a list": ("main.parameters.json", json.dumps({"parameters": ["location"]}),
+                                          "new/ws/main.parameters.json: parameters is an array, not an object"),
+    "subscription resources an object": ("subscription.json", json.dumps({"resources": {"rg": 1}}),
+                                         "new/ws/subscription.json: resources is an object"),
+    "subscription name a list": ("subscription.json", json.dumps({"resources": [
+        {"type": "Microsoft.Resources/resourceGroups", "name": ["rg"]}]}), "new/ws/subscription.json: resources[0]."
+                                                                            "name is an array"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_generated_file_is_one_line_naming_it(case, tmp_path, run_main):
+    name, text, message = MALFORMED[case]
+    for side in ("old", "new"):
+        (tmp_path / side / "ws").mkdir(parents=True)
+        (tmp_path / side / "ws" / "main.json").write_text(json.dumps(GOOD))
+    (tmp_path / "new" / "ws" / name).write_text(text)
+    result = run_main("diff", "old", "new", cwd=tmp_path)
+    assert result.code == 2, result.err
+    assert result.out == ""
+    assert result.err.startswith("amlgen: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err
+    assert "Traceback" not in result.err and "This is a bug" not in result.err
+
+
+def test_the_malformed_cases_differ_from_a_good_file_only_where_they_say(tmp_path, run_main):
+    """The same two folders with the good file on both sides are diffed (exit 0): the cases above fail for the
+    malformed file, not for the setup."""
+    for side in ("old", "new"):
+        (tmp_path / side / "ws").mkdir(parents=True)
+        (tmp_path / side / "ws" / "main.json").write_text(json.dumps(GOOD))
+    (tmp_path / "new" / "ws" / "main.json").write_text(_with_resource(properties={"friendlyName": "y"}))
+    result = run_main("diff", "old", "new", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert "properties.friendlyName" in result.out

@@ -7,35 +7,18 @@ tree entry, with the documented exit code, never a traceback, and nothing writte
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import require
-from generator import config, output, pipeline
+from test_diff import repo  # noqa: F401 - a committed repository: specs/team/dev.yaml and specs/prod.yaml
 
 
 def _git(repo: Path, *args: str, data: bytes | None = None) -> str:
     done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, input=data)
     return done.stdout.decode().strip()
-
-
-@pytest.fixture
-def repo(tmp_path):
-    require(shutil.which("git") is not None, "git is not installed")
-    root = tmp_path / "repo"
-    (root / "specs").mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[tool.amlgen]\nspecs = ["specs"]\noutput = "out"\n')
-    (root / "specs" / "dev.yaml").write_text("name: churn-dev\nlocation: westeurope\n")
-    _git(root, "init", "-q", "-b", "main")
-    cfg, targets = config.resolve((), None, cwd=root)
-    output.write_all(pipeline.generate(config.discover(targets, cfg)[0]).files, root / "out")
-    _git(root, "add", "-A")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")
-    return root
 
 
 def _raw_tree(repo: Path, entries: list[tuple[str, bytes, str]]) -> str:
@@ -110,7 +93,7 @@ def test_base_still_reads_an_ordinary_crafted_tree(repo, run_main):
     commit = _crafted_commit(repo, [("100644", b"more.yaml", blob)])
     result = run_main("diff", "--base", commit, "--format", "json", cwd=repo)
     assert result.code == 0, result.err
-    assert [w["folder"] for w in json.loads(result.out)["workspaces"]] == ["dev"]
+    assert [w["folder"] for w in json.loads(result.out)["workspaces"]] == ["prod", "team/dev"]
 
 
 # -- amlgen diff OLD NEW: generated files that are not what amlgen writes ---------------------------------------

@@ -8,8 +8,10 @@ filter, error formatting, config.json) is plain Python that tests can call witho
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -177,11 +179,8 @@ def _quiet_identity_logging(verbose: bool) -> None:
     clients' "failsafe deserialization" warning with a traceback when an error body is not JSON (a proxy's HTML
     page). amlgen's own one-line error says what went wrong. With --verbose, every `azure.*` logger prints to
     stderr (warnings, and the requests and responses the SDK logs at INFO)."""
-    import logging
-
     sdk = logging.getLogger("azure")
-    for name in ("azure.identity",):  # set up by earlier amlgen versions: the whole tree is routed here now
-        logging.getLogger(name).propagate = True
+    logging.getLogger("azure.identity").propagate = True  # to `azure`, routed below (was cut off on its own)
     for handler in [h for h in sdk.handlers if isinstance(h, (_SdkStderr, logging.NullHandler))]:
         sdk.removeHandler(handler)
     sdk.propagate = False  # never to the root logger (Python's last-resort handler prints warnings with tracebacks)
@@ -193,29 +192,20 @@ def _quiet_identity_logging(verbose: bool) -> None:
         sdk.setLevel(logging.NOTSET)
 
 
-def _sdk_stderr_class():
-    import logging
-    import sys
+class _SdkStderr(logging.StreamHandler):
+    """The Azure SDK's log lines (--verbose) on the sys.stderr of the moment, each after its logger's name."""
 
-    class SdkStderr(logging.StreamHandler):
-        """The Azure SDK's log lines on the current sys.stderr, each prefixed with its logger's name."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("azure sdk: %(name)s: %(message)s"))
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.setFormatter(logging.Formatter("azure sdk: %(name)s: %(message)s"))
+    @property
+    def stream(self):  # click and tests swap sys.stderr: always write to the current one
+        return sys.stderr
 
-        @property
-        def stream(self):  # noqa: D401 - the stream of the moment (tests and click swap sys.stderr)
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, value) -> None:
-            pass
-
-    return SdkStderr
-
-
-_SdkStderr = _sdk_stderr_class()
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def make_credential(auth: str = "default", *, cloud: Cloud | None = None, verbose: bool = False) -> Any:

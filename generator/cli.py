@@ -81,11 +81,13 @@ class _LazyGroup(click.Group):
 
 def _no_empty(callback):
     def check(ctx, param, value):
+        # an option's own check goes first: it says in one line what the value should be
+        checked = callback(ctx, param, value) if callback else value
         values = value if isinstance(value, tuple) else (value,)
         if any(isinstance(v, str) and not v.strip() for v in values):
             raise click.BadParameter("an empty value names nothing: give a value or leave the option out",
                                      ctx=ctx, param=param)
-        return callback(ctx, param, value) if callback else value
+        return checked
     check.amlgen_no_empty = True
     return check
 

@@ -8,56 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import os
+import re
 import sys
 import threading
 from pathlib import Path
 
 import click
 
-from generator import config, deploy, output, pipeline, plan
+from generator import config, deploy, output, pipeline, plan, redact
 from generator.cli_options import allow_outside, allowed_outside
 from generator.errors import DeployError, SpecError, UsageError
 from generator.findings import format_text
-
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-
-
-def _subscription_id(ctx, param, value):
-    """A subscription ID is a GUID ("Your Azure subscription ID. This is a GUID-formatted string (e.g.
-    00000000-0000-0000-0000-000000000000)", https://learn.microsoft.com/dotnet/api/microsoft.azure.powershell.
-    cmdlets.websites.models.iwebsitesidentity.subscriptionid): anything else is a usage error before any sign-in."""
-    if value is not None and not _GUID.fullmatch(value.strip()):
-        raise click.BadParameter(f"{value!r} is not a subscription ID (a GUID such as "
-                                 "00000000-0000-0000-0000-000000000000; `az account show --query id`)")
-    return value.strip() if value is not None else None
-
-
-def _resource_group_name(ctx, param, value):
-    """Azure's resource group name rule, the one the spec's resourceGroup follows (schemas/workspace.schema.json,
-    from https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules: 1-90
-    characters, letters, digits, underscores, hyphens, periods and parentheses, not ending with a period)."""
-    if value is None:
-        return None
-    from generator.resources import spec_schema
-    rule = spec_schema()["properties"]["resourceGroup"]
-    if not (rule["minLength"] <= len(value) <= rule["maxLength"] and re.search(rule["pattern"], value)
-            and "\n" not in value):
-        raise click.BadParameter(f"{value!r} is not a resource group name: 1-90 letters, digits, '_', '-', '.', "
-                                 "'(' or ')', not ending with '.'")
-    return value
 
 
 def _azure_options(command):
     """The options what-if and deploy share: which specs, where they go, and how to reach Azure."""
     options = [
         click.argument("paths", nargs=-1, required=True, type=click.Path()),
-        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", default=None, callback=_subscription_id,
+        click.option("--subscription", "-s", envvar="AZURE_SUBSCRIPTION_ID", default=None, callback=_check_subscription,
                      help="Subscription ID (default: $AZURE_SUBSCRIPTION_ID; for a spec that adds to an existing "
                           "workspace, the workspace's)."),
-        click.option("--resource-group", "-g", default=None, callback=_resource_group_name,
+        click.option("--resource-group", "-g", default=None, callback=_check_resource_group,
                      help="Resource group to deploy into (default: the spec's resourceGroup)."),
         click.option("--attach-computes", is_flag=True,
                      help="Attach the spec's existing computes (Kubernetes, Databricks, Synapse): once, on the "
@@ -71,7 +43,7 @@ def _azure_options(command):
                           "principal variables, a managed identity, or a workload identity (federated token)."),
         click.option("--cloud", type=click.Choice(list(deploy.CLOUDS)), default=None,
                      help="Azure cloud (default: the spec's cloud, else AzureCloud)."),
-        click.option("--arm-endpoint", envvar=deploy.ARM_ENDPOINT_ENV, default=None,
+        click.option("--arm-endpoint", envvar=deploy.ARM_ENDPOINT_ENV, default=None, callback=_check_endpoint,
                      help=f"ARM endpoint URL for Azure Stack Hub or a custom cloud (or ${deploy.ARM_ENDPOINT_ENV}). "
                           "A private CA comes from $REQUESTS_CA_BUNDLE."),
         click.option("--complete", is_flag=True,
@@ -79,12 +51,83 @@ def _azure_options(command):
         click.option("--parallel", type=click.IntRange(1, 32), default=1, show_default=True,
                      help="How many specs to work on at once."),
         click.option("--polling-interval", type=click.FloatRange(0.0), default=10.0, hidden=True),
+        click.option("--request-timeout", type=click.FloatRange(0.0, min_open=True), default=deploy.REQUEST_TIMEOUT,
+                     show_default=True, metavar="SECONDS",
+                     help="Give up on an ARM request that gets no answer (or no connection) in this time; while "
+                          "one waits, a line on stderr says so every 15 s."),
         click.option("--verbose", is_flag=True, help="Let the Azure SDK's own logging through."),
         allow_outside,
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+# What ARM accepts (azure-rest-api-specs, specification/common-types/resource-management/v5/types.json:
+# SubscriptionIdParameter "The ID of the target subscription. The value must be an UUID.", and
+# ResourceGroupNameParameter, 1-90 characters of ^[-\w\._\(\)]+$); the spec schema holds the same two facts.
+def _schema_rule(*path: str) -> dict:
+    from generator.resources import spec_schema
+
+    node = spec_schema()
+    for key in path:
+        node = node[key]
+    return node
+
+
+def _check_subscription(ctx, param, value):
+    if value is None:
+        return value
+    if not re.fullmatch(_schema_rule("$defs", "guid")["pattern"], value):
+        shown = repr(value) if value.strip() else "empty"
+        raise UsageError(f"--subscription {shown}: a subscription ID is a GUID, e.g. "
+                         "00000000-0000-0000-0000-000000000000 (`az account show --query id -o tsv`)")
+    return value
+
+
+def _check_resource_group(ctx, param, value):
+    if value is None:
+        return value
+    rule = _schema_rule("properties", "resourceGroup")
+    if not (0 < len(value) <= rule["maxLength"] and re.fullmatch(rule["pattern"], value)):
+        raise UsageError(f"--resource-group {value!r}: a resource group name has 1-{rule['maxLength']} letters, "
+                         "digits, '-', '_', '.', '(' and ')', and does not end with '.'")
+    return value
+
+
+def _check_endpoint(ctx, param, value):
+    """--arm-endpoint (or $AMLGEN_ARM_ENDPOINT): an https:// URL with a host, and a port if any, nothing else."""
+    if value is None or value == "":
+        return None if value is None else _endpoint_error(value, "empty")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port that is not a number in 0-65535
+    except ValueError as exc:
+        return _endpoint_error(value, str(exc))
+    if parts.scheme.lower() != "https":
+        return _endpoint_error(value, "not an https:// URL (ARM takes tokens over https only)")
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment or port == 0:
+        return _endpoint_error(value, "give the scheme, host and optional port and path only, e.g. "
+                                      "https://management.local.azurestack.external")
+    return value
+
+
+def _endpoint_error(value: str, why: str):
+    raise UsageError(f"--arm-endpoint {value!r} (or ${deploy.ARM_ENDPOINT_ENV}): {why}")
+
+
+def _check_location(ctx, param, value):
+    if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ]*", value):
+        raise UsageError(f"--location {value!r}: a region name, e.g. westeurope (`az account list-locations -o table`)")
+    return value
+
+
+def _check_write_config(ctx, param, value):
+    if value is not None and not value.strip():
+        raise UsageError("--write-config '': give the path of the config.json to write")
+    return value
 
 
 @dataclasses.dataclass
@@ -230,13 +273,12 @@ def _targets(paths, out, resource_group, from_output, location=None,
 
 
 SECRET_ENV_PREFIX = "AMLGEN_SECRET_"
-_SECRETS: set[str] = set()  # the secure values of this run: never printed (Azure's what-if can echo them back)
+# the secure values of this run: never printed, in any spelling (Azure's what-if can echo them back JSON-escaped)
+_SECRETS = redact.Secrets()
 
 
 def _redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    return _SECRETS.mask(text)
 
 
 def _echo(message="", **kwargs) -> None:
@@ -253,15 +295,46 @@ def _fill_secure_parameters(template: dict, parameters: dict, label: str) -> Non
         if spec.get("type", "").lower() in ("securestring", "secureobject") and name not in values:
             env = SECRET_ENV_PREFIX + name.upper()
             if env in os.environ:
-                value = os.environ[env]
-                if len(value) >= 4:  # shorter values would redact ordinary words
-                    _SECRETS.add(value)
-                values[name] = {"value": json.loads(value) if spec["type"].lower() == "secureobject" else value}
+                values[name] = {"value": _secret_value(env, os.environ[env], spec["type"].lower() == "secureobject")}
             elif "defaultValue" not in spec:
                 missing.append(env)
     if missing:
         raise UsageError(f"{label} needs secure parameter values: set {', '.join(missing)} in the environment "
                          "(they are never written to a file or printed)")
+
+
+def _secret_value(env: str, value: str, is_object: bool):
+    """The value of one AMLGEN_SECRET_* variable, remembered for masking. A secureObject's value is JSON: the text
+    and each string in it of at least redact.MIN_LENGTH characters are masked (shorter ones, a user name or a
+    region, are not secret on their own)."""
+    if not is_object:
+        try:
+            _SECRETS.add(value)
+        except ValueError:
+            raise UsageError(f"{env} holds {len(value)} character(s): amlgen refuses secure values shorter than "
+                             f"{redact.MIN_LENGTH} characters, because hiding them in what it prints would also hide "
+                             "ordinary words, and what stayed visible would give them away; set the real key or "
+                             "token") from None
+        return value
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise UsageError(f"{env} is not JSON (its parameter is a secureObject): {exc}") from None
+    for text in [value, *_strings(data)]:
+        if len(text) >= redact.MIN_LENGTH:
+            _SECRETS.add(text)
+    return data
+
+
+def _strings(data):
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, item in data.items():
+            yield from _strings(item)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _strings(item)
 
 
 def _one_spec_per_group_in_complete_mode(jobs: list[_Job], complete: bool) -> None:
@@ -302,10 +375,16 @@ class _Printer:
         with self._lock:
             _echo(f"  retry: {message}", err=True)
 
+    def wait(self, message: str) -> None:
+        with self._lock:
+            _echo(f"  waiting: {message}", err=True)
 
-def _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer) -> deploy.ArmConnection:
+
+def _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer,
+             request_timeout: float = deploy.REQUEST_TIMEOUT) -> deploy.ArmConnection:
     return deploy.connect(subscription, auth=auth, cloud=cloud or spec_cloud, arm_endpoint=arm_endpoint,
-                          on_retry=printer.retry, verbose=verbose)
+                          on_retry=printer.retry, verbose=verbose, request_timeout=request_timeout,
+                          on_wait=printer.wait)
 
 
 def _preview(jobs: list[_Job], conn, mode: str, parallel: int, polling: float, validate_first: bool):
@@ -335,7 +414,7 @@ def _summary_json(summary: deploy.WhatIfSummary) -> dict:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-unchanged", is_flag=True, help="List resources without changes too.")
 def what_if_command(paths, subscription, resource_group, attach_computes, out, from_output, auth, cloud,
-                    arm_endpoint, complete, parallel, polling_interval, verbose, fmt, show_unchanged):
+                    arm_endpoint, complete, parallel, polling_interval, request_timeout, verbose, fmt, show_unchanged):
     """Show what deploying the specs would change in Azure, per resource; changes nothing, exits 0.
 
     Read-only properties the service echoes back (provisioningState, etag, principalId, ...) are left out.
@@ -345,10 +424,11 @@ def what_if_command(paths, subscription, resource_group, attach_computes, out, f
     _no_complete_mode_in_a_shared_group(jobs, complete)
     _one_spec_per_group_in_complete_mode(jobs, complete)
     printer = _Printer(len(jobs) > 1)
-    conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
+    conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer, request_timeout)
     _check_existing_workspaces(jobs, conn)
     mode = "Complete" if complete else "Incremental"
     results = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=False)
+    results = [_SECRETS.mask_data(r) for r in results]  # before values are clipped for display
     failures = [r for r in results if isinstance(r, DeployError)]
     if len(jobs) == 1 and failures and fmt != "json":
         raise failures[0]
@@ -368,15 +448,16 @@ def what_if_command(paths, subscription, resource_group, attach_computes, out, f
 @click.command("deploy")
 @_azure_options
 @click.option("--create-resource-group", is_flag=True, help="Create the resource group when it does not exist.")
-@click.option("--location", "-l", help="Region for --create-resource-group (default: the spec's location).")
+@click.option("--location", "-l", callback=_check_location,
+              help="Region for --create-resource-group (default: the spec's location).")
 @click.option("--yes", "-y", is_flag=True, help="Deploy without asking (CI).")
 @click.option("--no-wait", is_flag=True, help="Return once Azure has accepted the deployment.")
-@click.option("--write-config", type=click.Path(), default=None,
+@click.option("--write-config", type=click.Path(), default=None, callback=_check_write_config,
               help="After success, write the workspace's config.json (for MLClient.from_config() and `az ml`) "
                    "here; with several specs, a folder that gets <spec>/config.json.")
 def deploy_command(paths, subscription, resource_group, attach_computes, out, from_output, auth, cloud,
-                   arm_endpoint, complete, parallel, polling_interval, verbose, create_resource_group, location, yes,
-                   no_wait, write_config):
+                   arm_endpoint, complete, parallel, polling_interval, request_timeout, verbose, create_resource_group,
+                   location, yes, no_wait, write_config):
     """Deploy the generated templates: preflight, what-if, confirm, deploy, print outputs.
 
     Incremental mode: nothing the template does not name is touched. --complete deletes the rest, after a
@@ -394,7 +475,7 @@ def deploy_command(paths, subscription, resource_group, attach_computes, out, fr
     _one_spec_per_group_in_complete_mode(jobs, complete)
     many = len(jobs) > 1
     printer = _Printer(many)
-    conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer)
+    conn = _connect(subscription, auth, cloud, spec_cloud, arm_endpoint, verbose, printer, request_timeout)
     _check_existing_workspaces(jobs, conn)
     mode = "Complete" if complete else "Incremental"
 
@@ -405,6 +486,7 @@ def deploy_command(paths, subscription, resource_group, attach_computes, out, fr
                 printer.progress(target.label, "Microsoft.Resources/resourceGroups", target.resource_group, "Created")
 
     previews = _preview(jobs, conn, mode, parallel, polling_interval, validate_first=True)
+    previews = [_SECRETS.mask_data(p) for p in previews]  # before values are clipped for display
     ready: list[_Job] = []
     early: dict[int, deploy.TargetResult] = {}
     for index, (job, preview) in enumerate(zip(jobs, previews)):

@@ -7,6 +7,8 @@ generator, and compares them; a second section compares the output folder with w
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -17,7 +19,7 @@ import click
 
 from generator import config, diff, output, pipeline, report
 from generator.cli_options import allow_outside, allowed_outside
-from generator.errors import UsageError
+from generator.errors import AmlgenError, UsageError
 from generator.findings import format_text, has_errors
 
 FORMATS = click.Choice(sorted(report.RENDERERS))
@@ -74,7 +76,7 @@ def specs_at(ref: str, root: Path, targets: list[Path], into: Path) -> list[Path
         mode, kind, oid = meta.decode().split(" ", 2)
         path = name.decode("utf-8", "surrogateescape")
         if kind == "blob" and mode in _BLOB_MODES and Path(path).suffix in config.SPEC_SUFFIXES:
-            wanted.append((oid, path))
+            wanted.append((oid, safe_tree_path(path, ref)))
     if wanted:
         try:
             done = subprocess.run(["git", "cat-file", "--batch"], cwd=root, check=False, capture_output=True,
@@ -87,12 +89,50 @@ def specs_at(ref: str, root: Path, targets: list[Path], into: Path) -> list[Path
         for oid, path in wanted:
             header_end = data.index(b"\n", at)
             size = int(data[at:header_end].split()[2])
-            dest = into / path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data[header_end + 1:header_end + 1 + size])
+            _write_inside(into, path, data[header_end + 1:header_end + 1 + size], ref)
             at = header_end + 1 + size + 1  # the content is followed by a newline
     mapped = [into / target.relative_to(root) for target in targets]
     return [m for m in mapped if m.exists()]
+
+
+class UnsafeTreeError(AmlgenError):
+    """A git tree names a path that would leave the folder its files are read into (exit 1)."""
+
+
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_tree_path(path: str, ref: str) -> str:
+    """`path` as listed by `git ls-tree`, if it stays below the folder it is written into; else UnsafeTreeError.
+
+    A crafted commit can hold tree entries named `..` (git mktree accepts them), or, written with `git hash-object
+    --literally`, names with a slash or a leading `/`: none of them may reach the file system.
+    """
+    parts = path.split("/")
+    bad = (not path or path.startswith("/") or _WINDOWS_DRIVE.match(path)
+           or any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts))
+    if bad:
+        raise UnsafeTreeError(f"{ref}:{path!r}: the git tree at {ref} names a path that leaves the repository "
+                              "('..', '.', an empty or absolute path, or a backslash): refusing to read its specs; "
+                              "check where that commit comes from")
+    return path
+
+
+def _write_inside(folder: Path, path: str, content: bytes, ref: str) -> None:
+    """Write one blob below `folder`, never through a link and never outside it."""
+    dest = folder.joinpath(*path.split("/"))
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.parent.resolve().is_relative_to(folder):  # belt and braces: safe_tree_path ran already
+            raise UnsafeTreeError(f"{ref}:{path!r}: leaves the folder the specs are read into")
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+    except UnsafeTreeError:
+        raise
+    except OSError as exc:  # two entries with one name, or a file where the tree also has a folder
+        raise UnsafeTreeError(f"{ref}:{path!r}: cannot read the specs at {ref}: {exc.strerror or exc} "
+                              "(the tree names this path twice, or as a file and a folder)") from exc
 
 
 def _relabel(findings, folder: Path, ref: str):

@@ -8,8 +8,10 @@ filter, error formatting, config.json) is plain Python that tests can call witho
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +27,13 @@ from generator.errors import DeployError
 ARM_ENDPOINT_ENV = "AMLGEN_ARM_ENDPOINT"
 MODES = ("Incremental", "Complete")
 AUTH_MODES = ("default", "cli", "env", "managed-identity", "workload-identity")
+
+# How long one ARM request may take. ARM answers a long-running call at once (201/202 and a status URL to poll),
+# so a request without an answer for minutes means the endpoint or a proxy hangs, not that Azure is busy.
+REQUEST_TIMEOUT = 120.0  # seconds to wait for an answer (--request-timeout); azure-core's default is 300 per try
+CONNECT_TIMEOUT = 30.0  # seconds to connect, TLS handshake included (at most REQUEST_TIMEOUT)
+DISCOVERY_TIMEOUT = 10.0  # seconds for a custom endpoint's /metadata/endpoints (at most REQUEST_TIMEOUT)
+WAIT_NOTICE = 15.0  # seconds between "still waiting" lines while a request gets no answer
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,8 @@ CLOUDS: dict[str, Cloud] = {name: Cloud(name, *clouds.ENDPOINTS[name]) for name 
 
 
 def resolve_cloud(name: str | None = None, arm_endpoint: str | None = None, *,
-                  connection_verify: bool | str | None = None, discover: bool = True) -> Cloud:
+                  connection_verify: bool | str | None = None, discover: bool = True,
+                  timeout: float = 10.0) -> Cloud:
     """The cloud to talk to: a named cloud, optionally at another ARM endpoint (Azure Stack Hub, custom clouds).
 
     `arm_endpoint` defaults to the AMLGEN_ARM_ENDPOINT environment variable. For an endpoint that is not the
@@ -62,14 +72,14 @@ def resolve_cloud(name: str | None = None, arm_endpoint: str | None = None, *,
         return base
     if not endpoint.lower().startswith("https://"):
         raise DeployError(f"ARM endpoint {endpoint!r} must be an https:// URL (Azure refuses tokens over http)")
-    found = _discover_endpoints(endpoint, _verify(connection_verify)) if discover else None
+    found = _discover_endpoints(endpoint, _verify(connection_verify), timeout) if discover else None
     if found is None:
         return Cloud(f"{base.name} at {endpoint}", endpoint, base.authority_host, base.scope)
     authority, audience = found
     return Cloud(f"custom cloud at {endpoint}", endpoint, authority, audience + "/.default")
 
 
-def _discover_endpoints(endpoint: str, verify: bool | str) -> tuple[str, str] | None:
+def _discover_endpoints(endpoint: str, verify: bool | str, timeout: float = 10.0) -> tuple[str, str] | None:
     """(authority host, token audience) from `<endpoint>/metadata/endpoints`, or None when it is not served."""
     import ssl
     import urllib.request  # here, not at the top: it costs validate/generate ~13 ms to import
@@ -80,7 +90,7 @@ def _discover_endpoints(endpoint: str, verify: bool | str) -> tuple[str, str] | 
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=10, context=context) as answer:  # noqa: S310 - https only
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as answer:  # noqa: S310 - https only
             document = json.load(answer)
         auth = document["authentication"]
         login, audience = auth["loginEndpoint"], auth["audiences"][0]
@@ -165,15 +175,37 @@ class _FriendlyCredential:
 
 
 def _quiet_identity_logging(verbose: bool) -> None:
-    """Keep azure.identity's multi-line warning chain off stderr: our own one-line error says it all."""
-    import logging
-
-    logger = logging.getLogger("azure.identity")
+    """Keep the SDK's own logging off stderr unless --verbose: azure.identity's multi-line warning chain, and the
+    clients' "failsafe deserialization" warning with a traceback when an error body is not JSON (a proxy's HTML
+    page). amlgen's own one-line error says what went wrong. With --verbose, every `azure.*` logger prints to
+    stderr (warnings, and the requests and responses the SDK logs at INFO)."""
+    sdk = logging.getLogger("azure")
+    logging.getLogger("azure.identity").propagate = True  # to `azure`, routed below (was cut off on its own)
+    for handler in [h for h in sdk.handlers if isinstance(h, (_SdkStderr, logging.NullHandler))]:
+        sdk.removeHandler(handler)
+    sdk.propagate = False  # never to the root logger (Python's last-resort handler prints warnings with tracebacks)
     if verbose:
-        return
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        logger.addHandler(logging.NullHandler())
-    logger.propagate = False
+        sdk.addHandler(_SdkStderr())
+        sdk.setLevel(logging.INFO)
+    else:
+        sdk.addHandler(logging.NullHandler())
+        sdk.setLevel(logging.NOTSET)
+
+
+class _SdkStderr(logging.StreamHandler):
+    """The Azure SDK's log lines (--verbose) on the sys.stderr of the moment, each after its logger's name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("azure sdk: %(name)s: %(message)s"))
+
+    @property
+    def stream(self):  # click and tests swap sys.stderr: always write to the current one
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def make_credential(auth: str = "default", *, cloud: Cloud | None = None, verbose: bool = False) -> Any:
@@ -221,39 +253,57 @@ class ArmConnection:
     cloud: Cloud = CLOUDS["AzureCloud"]
     connection_verify: bool | str = True
     on_retry: RetryNotice | None = None  # told, in one line, each time the SDK's retry policy retries
+    request_timeout: float = 0.0  # seconds one request may wait to connect and for an answer (0: REQUEST_TIMEOUT)
+    on_wait: RetryNotice | None = None  # told, every few seconds, while a request gets no answer
 
-    def clients(self) -> tuple[Any, Any]:
-        """(ResourceManagementClient, DeploymentsMgmtClient) for this connection."""
+    def clients(self, stop: threading.Event | None = None) -> tuple[Any, Any]:
+        """(ResourceManagementClient, DeploymentsMgmtClient) for this connection. Once `stop` is set, their
+        requests neither retry nor report: the caller has stopped waiting for them."""
         from azure.mgmt.resource.deployments import DeploymentsMgmtClient
         from azure.mgmt.resource.resources import ResourceManagementClient
 
+        timeout = self.request_timeout or REQUEST_TIMEOUT
         options = dict(base_url=self.cloud.arm_endpoint, credential_scopes=[self.cloud.scope],
-                       connection_verify=self.connection_verify, user_agent=f"amlgen/{__version__}")
-        return (ResourceManagementClient(self.credential, self.subscription_id,
-                                         retry_policy=_retry_policy(self.on_retry), **options),
-                DeploymentsMgmtClient(self.credential, self.subscription_id,
-                                      retry_policy=_retry_policy(self.on_retry), **options))
+                       connection_verify=self.connection_verify, user_agent=f"amlgen/{__version__}",
+                       connection_timeout=min(timeout, CONNECT_TIMEOUT), read_timeout=timeout)
+
+        def policy() -> Any:
+            return _retry_policy(self.on_retry, on_wait=self.on_wait, stop=stop, timeout=timeout,
+                                 endpoint=self.cloud.arm_endpoint)
+
+        return (ResourceManagementClient(self.credential, self.subscription_id, retry_policy=policy(), **options),
+                DeploymentsMgmtClient(self.credential, self.subscription_id, retry_policy=policy(), **options))
 
 
 def connect(subscription_id: str, *, auth: str = "default", credential: Any = None, cloud: str | None = None,
             arm_endpoint: str | None = None, connection_verify: bool | str | None = None,
-            on_retry: RetryNotice | None = None, verbose: bool = False) -> ArmConnection:
-    """Everything needed to reach ARM: cloud (+ endpoint override), credential and CA bundle."""
+            on_retry: RetryNotice | None = None, verbose: bool = False,
+            request_timeout: float = REQUEST_TIMEOUT, on_wait: RetryNotice | None = None) -> ArmConnection:
+    """Everything needed to reach ARM: cloud (+ endpoint override), credential and CA bundle; `request_timeout`
+    bounds how long one request waits for a connection and for an answer, `on_wait` hears while it waits."""
     if not subscription_id:
         raise DeployError("no subscription: pass --subscription (or set AZURE_SUBSCRIPTION_ID)")
+    _quiet_identity_logging(verbose)  # also with a credential given: the clients log too
     verify = _verify(connection_verify)
-    resolved = resolve_cloud(cloud, arm_endpoint, connection_verify=verify)
+    resolved = resolve_cloud(cloud, arm_endpoint, connection_verify=verify,
+                             timeout=min(request_timeout, DISCOVERY_TIMEOUT))
     if credential is None:
         credential = make_credential(auth, cloud=resolved, verbose=verbose)
-    return ArmConnection(subscription_id, credential, resolved, verify, on_retry)
+    return ArmConnection(subscription_id, credential, resolved, verify, on_retry, request_timeout, on_wait)
 
 
-def _retry_policy(on_retry: RetryNotice | None) -> Any:
-    """The SDK's own RetryPolicy (same settings), which also tells `on_retry` when it is about to retry."""
+def _retry_policy(on_retry: RetryNotice | None, *, on_wait: RetryNotice | None = None,
+                  stop: threading.Event | None = None, timeout: float = REQUEST_TIMEOUT,
+                  endpoint: str = "") -> Any:
+    """The SDK's own RetryPolicy, which also tells `on_retry` when it is about to retry, tells `on_wait` while a
+    request gets no answer, and ends quietly once `stop` is set. A connection that fails is tried 3 times, a
+    request that times out twice (GET/PUT/HEAD/DELETE; the SDK never retries a POST that timed out)."""
     from azure.core.pipeline.policies import RetryPolicy
 
     class _ReportingRetryPolicy(RetryPolicy):
         def sleep(self, settings: dict, transport: Any, response: Any = None) -> None:
+            if stop is not None and stop.is_set():
+                raise _PollingStopped  # we stopped waiting: no retry, and nothing more to say
             if on_retry is not None:
                 try:
                     on_retry(_describe_retry(self, settings, response))
@@ -261,7 +311,39 @@ def _retry_policy(on_retry: RetryNotice | None) -> Any:
                     pass
             super().sleep(settings, transport, response=response)
 
-    return _ReportingRetryPolicy()
+        def send(self, request: Any) -> Any:
+            if on_wait is None:
+                return super().send(request)
+            done = threading.Event()
+            watcher = threading.Thread(target=_tell_while_waiting, args=(done, on_wait, request.http_request,
+                                                                         endpoint, timeout, stop),
+                                       name="amlgen-wait-notice", daemon=True)
+            watcher.start()
+            try:
+                return super().send(request)
+            finally:
+                done.set()
+                watcher.join()
+
+    return _ReportingRetryPolicy(retry_connect=2, retry_read=1)
+
+
+def _tell_while_waiting(done: threading.Event, on_wait: RetryNotice, request: Any, endpoint: str, timeout: float,
+                        stop: threading.Event | None) -> None:
+    """Every WAIT_NOTICE seconds (a quarter of the timeout, when that is shorter) until `done`: one line saying
+    which request waits on which endpoint, for how long, and when amlgen gives up."""
+    every = min(WAIT_NOTICE, timeout / 4)
+    began = time.monotonic()
+    path = request.url.split("?", 1)[0]
+    what = f"{request.method} …/{'/'.join(path.rstrip('/').split('/')[-2:])}"
+    while not done.wait(every):
+        if stop is not None and stop.is_set():
+            return
+        try:
+            on_wait(f"no answer yet from {endpoint} to {what} after {time.monotonic() - began:.0f} s "
+                    f"(amlgen gives up after {timeout:g} s without an answer; --request-timeout)")
+        except Exception:  # noqa: BLE001 - a reporting hook must never break the request
+            return
 
 
 def _describe_retry(policy: Any, settings: dict, response: Any) -> str:
@@ -421,10 +503,22 @@ def _correlation(exc: Any) -> str:
 def _explain(exc: Exception, action: str, target: DeployTarget | None = None,
              conn: ArmConnection | None = None) -> DeployError:
     """A DeployError a person can act on, for an SDK exception raised while doing `action`."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+    from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, ServiceRequestError,
+                                       ServiceResponseError)
 
     if isinstance(exc, DeployError):
         return exc
+    if isinstance(exc, ServiceResponseError) and "timed out" in str(exc).lower():
+        endpoint = conn.cloud.arm_endpoint if conn else "Azure Resource Manager"
+        waited = f" within {conn.request_timeout or REQUEST_TIMEOUT:g} s" if conn else ""
+        return DeployError(f"{action}: {endpoint} accepted the connection but sent no answer{waited}: check the "
+                           f"network or proxy and --arm-endpoint / {ARM_ENDPOINT_ENV} (or allow more time with "
+                           "--request-timeout)")
+    if isinstance(exc, ServiceRequestError) and "timed out" in str(exc).lower():
+        endpoint = conn.cloud.arm_endpoint if conn else "Azure Resource Manager"
+        waited = f" within {min(conn.request_timeout or REQUEST_TIMEOUT, CONNECT_TIMEOUT):g} s" if conn else ""
+        return DeployError(f"{action}: cannot reach {endpoint}: no connection (TCP and TLS handshake){waited}; "
+                           f"check the network or proxy, --cloud and --arm-endpoint / {ARM_ENDPOINT_ENV}")
     if isinstance(exc, ServiceRequestError):
         endpoint = conn.cloud.arm_endpoint if conn else "Azure Resource Manager"
         tls = " (TLS: set REQUESTS_CA_BUNDLE to your CA bundle)" if "SSL" in str(exc) or "certificate" in str(
@@ -812,7 +906,8 @@ def deploy(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incrementa
     from azure.core.exceptions import AzureError, HttpResponseError
 
     started = time.monotonic()
-    resources, deployments = conn.clients()
+    stop = _stop or threading.Event()
+    resources, deployments = conn.clients(stop)
     rg, name = target.resource_group, target.deployment_name
     body = target.body(mode)
     if create_resource_group:
@@ -821,7 +916,6 @@ def deploy(target: DeployTarget, conn: ArmConnection, *, mode: str = "Incrementa
     if preflight:
         _validate(deployments, target, body, conn, polling_interval=min(polling_interval, 2.0))
 
-    stop = _stop or threading.Event()
     polling = _stoppable_polling(polling_interval, stop, conn.cloud.arm_endpoint) if wait else False
     try:
         poller = deployments.deployments.begin_create_or_update(rg, name, body, polling=polling)

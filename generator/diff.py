@@ -462,9 +462,65 @@ def _parse(text: str | None, where: str) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    except RecursionError:  # the JSON decoder recurses once per level of nesting
+        raise UsageError(f"{where}: nested more than {MAX_DEPTH} levels deep: not a file amlgen generates") from None
     if not isinstance(data, dict):
         raise UsageError(f"{where}: not an ARM template or parameters file (a JSON object)")
+    _check_depth(data, where)
+    if where.endswith(PARAMETERS):
+        _expect(data.get("parameters", {}), dict, where, "parameters", "an object")
+    else:
+        _check_template(data, where)
     return data
+
+
+# Deeper than any template amlgen generates (a nested deployment's resource is about 10 levels down); comparing
+# recurses once or twice per level, so a deeper file would end in RecursionError instead of a message.
+MAX_DEPTH = 64
+
+
+def _check_depth(data, where: str) -> None:
+    """UsageError when `data` nests deeper than MAX_DEPTH (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise UsageError(f"{where}: nested more than {MAX_DEPTH} levels deep: not a file amlgen generates")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def _expect(value, kind: type, where: str, path: str, what: str) -> None:
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise UsageError(f"{where}: {path} is {_json_type(value)}, not {what}: not an ARM template amlgen generates")
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "an array",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _check_template(template: dict, where: str, at: str = "") -> None:
+    """The shape the diff relies on: `resources` an array of objects with a string type and name, `properties` an
+    object, a nested deployment's inline template a template; parameters, variables and outputs objects."""
+    for key in ("parameters", "variables", "outputs"):
+        _expect(template.get(key, {}), dict, where, f"{at}{key}", "an object")
+    resources = template.get("resources", [])
+    _expect(resources, list, where, f"{at}resources", "an array")
+    for index, item in enumerate(resources):
+        here = f"{at}resources[{index}]"
+        _expect(item, dict, where, here, "an object")
+        for key in ("type", "name"):
+            if key not in item:
+                raise UsageError(f"{where}: {here} has no {key}: not an ARM template amlgen generates")
+            _expect(item[key], str, where, f"{here}.{key}", "a string")
+        props = item.get("properties", {})
+        _expect(props, dict, where, f"{here}.properties", "an object")
+        if item["type"] == DEPLOYMENT and "template" in props:
+            _expect(props["template"], dict, where, f"{here}.properties.template", "an object")
+            _check_template(props["template"], where, f"{here}.properties.template.")
 
 
 def _key(resource: dict) -> tuple[str, str]:

@@ -66,6 +66,18 @@ class Recorded:
     body: Any
 
 
+@dataclass(frozen=True)
+class RawBody:
+    """A response body sent as it is, not as JSON (a proxy's HTML error page)."""
+
+    data: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+
+PROXY_403_PAGE = (b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n<body><h1>Access denied</h1>"
+                  b"<p>Your request was blocked by the corporate proxy.</p></body></html>\n")
+
+
 @dataclass
 class Fault:
     """An injected answer: the next `times` requests matching method and path fragment get this response."""
@@ -179,6 +191,9 @@ class ArmStandIn:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
 
     def __enter__(self) -> ArmStandIn:
         self.start()
@@ -206,6 +221,11 @@ class ArmStandIn:
         return self.add_fault(Fault(method, path_contains, 500,
                                     _arm_error("InternalServerError", "Encountered internal server error."),
                                     {}, times))
+
+    def proxy_forbidden(self, method: str | None = None, path_contains: str = "/subscriptions/", *,
+                        times: int | None = None) -> Fault:
+        """403 with an HTML page instead of ARM's JSON error, as a proxy in front of ARM answers."""
+        return self.add_fault(Fault(method, path_contains, 403, RawBody(PROXY_403_PAGE), {}, times))
 
     def unauthorized(self, *, times: int | None = None) -> Fault:
         """401 InvalidAuthenticationToken on every request (or the next `times`)."""
@@ -632,14 +652,16 @@ def _make_handler(standin: ArmStandIn) -> type[http.server.BaseHTTPRequestHandle
                 body = raw.decode("utf-8", "replace")
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, out_headers, payload = standin._handle(self.command, self.path, headers, body)
-            data = b"" if payload is None or self.command == "HEAD" else json.dumps(payload).encode()
+            verbatim = isinstance(payload, RawBody)
+            data = b"" if payload is None or self.command == "HEAD" else (
+                payload.data if verbatim else json.dumps(payload).encode())
             self.send_response(status)
             self.send_header("x-ms-request-id", str(uuid.uuid4()))
             self.send_header("x-ms-correlation-request-id", headers.get("x-ms-client-request-id", "standin"))
             for key, value in out_headers.items():
                 self.send_header(key, value)
             if data:
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", payload.content_type if verbatim else "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if data:

@@ -54,16 +54,38 @@ def standin_ca() -> trustme.CA:
     return trustme.CA()
 
 
+# Threads a deploy test can leave behind: the SDK's pollers, deploy_many's workers, the what-if pool, the waiting
+# notices. They must end before the test does, or what they print lands in the next test's output.
+_CLIENT_THREADS = ("LROPoller", "amlgen-", "ThreadPoolExecutor")
+THREAD_DEADLINE = 10.0
+
+
+def join_client_threads(before: set[threading.Thread], deadline: float = THREAD_DEADLINE) -> list[str]:
+    """Wait (up to `deadline` s) for the client threads started since `before`; the names of those still alive."""
+    until = time.monotonic() + deadline
+    started = [t for t in threading.enumerate() if t not in before and t.name.startswith(_CLIENT_THREADS)]
+    for thread in started:
+        thread.join(max(0.0, until - time.monotonic()))
+    return [t.name for t in started if t.is_alive()]
+
+
 @pytest.fixture
 def standin(standin_ca: trustme.CA, tmp_path: Path) -> Iterator[StandInHandle]:
-    """A fresh ARM stand-in on 127.0.0.1 (free port) for each test."""
+    """A fresh ARM stand-in on 127.0.0.1 (free port) for each test.
+
+    On the way out, the client threads the test started are joined while the stand-in still answers (a poll in
+    flight completes, and a stopped poller ends at its next sleep), then the stand-in stops; a thread still alive
+    after THREAD_DEADLINE fails the test."""
+    before = set(threading.enumerate())
     server = ArmStandIn(ca=standin_ca)
     ca_path = str(tmp_path / "standin-ca.pem")
     url = server.start(ca_path)
     try:
         yield StandInHandle(server, url, ca_path)
     finally:
+        alive = join_client_threads(before)
         server.stop()
+    assert not alive, f"threads still running after the test: {alive}"
 
 
 @pytest.fixture

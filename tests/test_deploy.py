@@ -241,7 +241,20 @@ def test_ctrl_c_while_waiting_says_the_deployment_goes_on(standin, arm):
     assert not standin.server.received("DELETE") and not standin.server.received("POST", "/cancel")
 
 
-def test_ctrl_c_during_deploy_many_names_every_deployment_still_running(standin, arm):
+@pytest.fixture
+def sigint_handled():
+    """Python's own SIGINT handler for the test, as a terminal gives it: a process started in the background
+    (nohup, `cmd &` in a script) begins with SIGINT ignored, and then _thread.interrupt_main() does nothing."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_deploy_many_names_every_deployment_still_running(standin, arm, sigint_handled):
     import _thread
 
     with_group(standin)

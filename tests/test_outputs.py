@@ -252,14 +252,16 @@ def test_every_bad_option_value_of_every_command_exits_2(run_main, monkeypatch):
     failures = []
     for name, option, bad in cases:
         # deploy and what-if would stop before Azure anyway (no -g for a spec without resourceGroup, no --yes
-        # without a terminal), with a different message: only click's "Invalid value" proves the value was refused
+        # without a terminal), with a different message: only click's "Invalid value", or the option's own one-line
+        # check naming it ("amlgen: --subscription ..."), proves the value was refused
         extra = []
         if name in ("deploy", "what-if"):
             extra = ["examples/defaults.yaml"]
             if option != "--subscription":
                 extra += ["-s", "00000000-0000-0000-0000-000000000000"]
         result = run_main(name, option, bad, *extra)  # in-process: the real main(), ~50 runs in a second
-        if result.code != 2 or "Traceback" in result.err or "Invalid value for" not in result.err:
+        refused = "Invalid value for" in result.err or result.err.startswith(f"amlgen: {option} ")
+        if result.code != 2 or "Traceback" in result.err or not refused:
             failures.append(f"amlgen {name} {option} {bad!r}: exit {result.code}: {result.err[-300:]}")
     assert not failures, "\n".join(failures)
 

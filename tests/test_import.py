@@ -322,3 +322,14 @@ def test_import_options_that_are_empty_are_usage_errors(tmp_path, capsys):
     assert code == 2 and "empty" in err
     code, err = _main(["import", "arm", str(tmp_path / "missing.json"), "-o", str(tmp_path / "s.yaml")], capsys)
     assert code == 1 and "cannot read it" in err and len(err.strip().splitlines()) == 1
+
+
+def test_import_reads_only_regular_files(tmp_path, capsys):
+    import os
+
+    fifo = tmp_path / "export.json"
+    os.mkfifo(fifo)
+    code, err = _main(["import", "arm", str(fifo), "-o", str(tmp_path / "s.yaml")], capsys)
+    assert code == 1 and "named pipe" in err and len(err.strip().splitlines()) == 1
+    code, err = _main(["import", "azml", str(fifo), "-o", str(tmp_path / "s.yaml")], capsys)
+    assert code == 1 and "named pipe" in err

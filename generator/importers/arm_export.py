@@ -10,7 +10,7 @@ from typing import Any
 
 from generator import naming
 from generator.importers import evaluate
-from generator.importers.mapping import ImportProblem
+from generator.importers.mapping import ImportProblem, read_text
 
 _FULL_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/([^/]+)/providers/", re.IGNORECASE)
 
@@ -136,10 +136,7 @@ def _drop_unresolved(value: Any) -> Any:
 
 
 def read(path: Path) -> tuple[list[dict], list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ImportProblem(f"{path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+    text = read_text(path)
     try:
         template = json.loads(text)
     except (ValueError, RecursionError) as err:

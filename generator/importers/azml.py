@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from generator import naming
-from generator.importers.mapping import ImportProblem
+from generator.importers.mapping import ImportProblem, read_text
 
 # az ml workspace YAML key -> ARM workspace property (README table).
 WORKSPACE_KEYS: dict[str, str] = {
@@ -49,10 +49,9 @@ _PLACEHOLDER_SUB = "00000000-0000-0000-0000-000000000000"
 
 
 def _load(path: Path) -> dict:
+    text = read_text(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise ImportProblem(f"{path}: cannot read it ({getattr(err, 'strerror', None) or err})") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

@@ -793,6 +793,18 @@ class ImportProblem(Exception):
     """The source cannot be imported at all (one line for the user)."""
 
 
+def read_text(path) -> str:
+    """A source file's text: a regular file only (a FIFO or device would block; generator.readfile), UTF-8."""
+    from generator.readfile import Unreadable, read_regular
+
+    try:
+        return read_regular(path).decode("utf-8-sig")
+    except Unreadable as err:
+        raise ImportProblem(f"{path}: cannot read it: {err}") from None
+    except UnicodeDecodeError:
+        raise ImportProblem(f"{path}: cannot read it: not UTF-8 text") from None
+
+
 def _drop_defaults(spec: dict) -> None:
     """Leave out what the spec would set anyway (spec/defaults.py decides, as for every spec): a short spec
     reads as the decisions it carries."""

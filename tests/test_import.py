@@ -26,7 +26,10 @@ ROUND_TRIP = {"defaults": ("rg-churn-dev", "churn-dev"), "computes-rbac": ("rg-c
               "user-identity": ("rg-uai", None), "operations": ("rg-ops", None),
               "existing-resources": ("rg-existing", None), "feature-store": ("rg-features", None),
               "secure": ("rg-churn-prod", "churn-prod"), "private-network": ("rg-private", None),
-              "cmk": ("rg-cmk", None)}
+              "cmk": ("rg-cmk", None), "ai-hub": ("rg-aihub", None)}
+# Not in the round trip, on purpose: cross-rg-grants (import reads grants only at the workspace's, its dependents'
+# and its resource group's scope, as the issue sets out) and sandbox-secure (a network the spec created comes back
+# as subnet IDs: import does not read virtual networks). Their fixtures are kept for when import learns them.
 
 
 def _workspace_name(example: str) -> str:

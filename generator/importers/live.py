@@ -92,8 +92,25 @@ def read(reader: Reader, subscription: str, resource_group: str, name: str) -> l
         version_type = rtype if rtype in apiversions.API_VERSIONS else ws_type
         resources += [dict(r, type=r.get("type") or rtype) for r in
                       reader.list(f"{ws_id}/{child}", version_type, what=f"the workspace's {child}")]
+    # the AI Services account and Search service the connections name (docs/ai-hubs.md), with model deployments
+    named = {str((c.get("properties") or {}).get("metadata", {}).get("ResourceId") or "") for c in resources
+             if str(c.get("type", "")).lower().endswith("/connections")}
+    for rid in sorted(named):
+        rtype = {"microsoft.cognitiveservices/accounts": "Microsoft.CognitiveServices/accounts",
+                 "microsoft.search/searchservices": "Microsoft.Search/searchServices"}.get(
+            "/".join(rid.split("/providers/")[-1].split("/")[:2]).lower() if "/providers/" in rid else "")
+        if rtype is None:
+            continue
+        found = reader.get(rid, rtype, what=f"the {rtype.split('/')[-1]} {rid}")
+        if found:
+            resources.append(found)
+            if rtype == "Microsoft.CognitiveServices/accounts":
+                resources += [dict(d, type=d.get("type") or f"{rtype}/deployments") for d in reader.list(
+                    f"{rid}/deployments", "Microsoft.CognitiveServices/accounts/deployments",
+                    what=f"the model deployments of {rid}")]
     owners = [workspace] + [r for r in resources[1:] if str(r.get("id", "")).lower() in {
-        str(props.get(p, "")).lower() for p in ("storageAccount", "keyVault", "containerRegistry")}]
+        str(props.get(p, "")).lower() for p in ("storageAccount", "keyVault", "containerRegistry")}
+        or str(r.get("type", "")).lower() in ("microsoft.cognitiveservices/accounts", "microsoft.search/searchservices")]
     connections = [c for owner in owners for c in (owner.get("properties") or {}).get("privateEndpointConnections")
                    or []]
     for connection in connections:

@@ -31,6 +31,9 @@ LOCK = "microsoft.authorization/locks"
 PRIVATE_ENDPOINT = "microsoft.network/privateendpoints"
 ZONE_GROUP = PRIVATE_ENDPOINT + "/privatednszonegroups"
 IDENTITY = "microsoft.managedidentity/userassignedidentities"
+AI_SERVICES = "microsoft.cognitiveservices/accounts"
+AI_DEPLOYMENT = AI_SERVICES + "/deployments"
+AI_SEARCH = "microsoft.search/searchservices"
 
 # The four datastores every workspace creates for itself (README: "Adopting an existing workspace").
 BUILT_IN_DATASTORES = ("workspaceblobstore", "workspacefilestore", "workspaceartifactstore",
@@ -40,7 +43,7 @@ BUILT_IN_DATASTORES = ("workspaceblobstore", "workspacefilestore", "workspaceart
 KNOWN_TYPES = {WORKSPACE, COMPUTE, DATASTORE, CONNECTION, OUTBOUND_RULE, STORAGE, KEY_VAULT, APP_INSIGHTS,
                LOG_ANALYTICS, REGISTRY, ROLE_ASSIGNMENT, LOCK, PRIVATE_ENDPOINT, ZONE_GROUP, IDENTITY,
                "microsoft.network/privatednszones", "microsoft.network/privatednszones/virtualnetworklinks",
-               "microsoft.insights/diagnosticsettings"}
+               "microsoft.insights/diagnosticsettings", AI_SERVICES, AI_DEPLOYMENT, AI_SEARCH}
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,8 @@ class _Mapper:
         datastores = self.datastores(ws_id)
         if datastores:
             spec["datastores"] = datastores
+        for key, entry in self.ai_resources(ws_id).items():
+            spec[key] = entry
         assignments = self.role_assignments(ws, spec)
         if assignments:
             spec["roleAssignments"] = assignments
@@ -316,8 +321,8 @@ class _Mapper:
         category = _low(_get(rule, "category") or "userdefined")
         if category != "userdefined":
             return None  # Required / Recommended / Dependency rules are Azure ML's own
-        if name == WORKSPACE_RULE_NAME:
-            return None  # the rule amlgen adds itself for computes in the managed network
+        if name == WORKSPACE_RULE_NAME or name in {n for n, _ in defaults.AI_OUTBOUND_RULES.values()}:
+            return None  # rules amlgen adds itself (computes in the managed network; the AI resources it creates)
         kind = _enum(_get(rule, "type"), ("FQDN", "ServiceTag", "PrivateEndpoint"))
         dest = _get(rule, "destination")
         if kind == "FQDN" and isinstance(dest, str):
@@ -621,6 +626,69 @@ class _Mapper:
             return True
         return {"logAnalytics": targets[0]}
 
+    def ai_resources(self, ws_id: str) -> dict:
+        """aiServices / aiSearch: the account and service the workspace's connections name (metadata.ResourceId),
+        owned by the spec when they are in the workspace's resource group, else existing."""
+        self.ai_owned: dict[str, str] = {}
+        out: dict[str, dict] = {}
+        for connection in _children(self.index, CONNECTION, ws_id):
+            rid_text = _get(connection, "properties", "metadata", "ResourceId")
+            rid = naming.parse_resource_id(str(rid_text or ""))
+            if rid is None:
+                continue
+            key = {AI_SERVICES: "aiServices", AI_SEARCH: "aiSearch"}.get(_low(rid.type))
+            if key is None or key in out:
+                continue
+            resource, _ = self._owned(key, rid_text)
+            if resource is None:
+                out[key] = {"existing": rid_text}
+                continue
+            out[key] = self.ai_services(resource) if key == "aiServices" else self.ai_search(resource)
+            self.ai_owned[key] = rid_text
+        return out
+
+    def ai_services(self, resource: dict) -> dict:
+        props = _get(resource, "properties", default={})
+        name = _leaf(resource)
+        out = self._named("aiServices", name)
+        kind = _enum(resource.get("kind"), ("AIServices", "OpenAI"))
+        if kind and kind != "AIServices":
+            out["kind"] = kind
+        sku = _get(resource, "sku", "name")
+        if sku and sku != "S0":
+            out["sku"] = sku
+        subdomain = _get(props, "customSubDomainName")
+        if subdomain and subdomain != name:
+            out["customSubDomain"] = subdomain
+        self._access(out, "aiServices", props)
+        if _get(props, "disableLocalAuth") is not True:
+            self.change("aiServices.disableLocalAuth", _get(props, "disableLocalAuth"), True,
+                        "amlgen turns key authentication off: Entra ID only")
+        deployments = {}
+        for d in _children(self.index, AI_DEPLOYMENT, str(resource.get("id"))):
+            model = _get(d, "properties", "model", default={})
+            entry = {"model": {k: _get(model, k) for k in ("format", "name", "version") if _get(model, k)},
+                     "sku": {"name": _get(d, "sku", "name"), "capacity": _get(d, "sku", "capacity")}}
+            if _get(d, "properties", "raiPolicyName"):
+                entry["raiPolicy"] = _get(d, "properties", "raiPolicyName")
+            deployments[_leaf(d)] = entry
+        if deployments:
+            out["deployments"] = deployments
+        return out
+
+    def ai_search(self, resource: dict) -> dict:
+        props = _get(resource, "properties", default={})
+        out = self._named("aiSearch", _leaf(resource))
+        sku = _get(resource, "sku", "name")
+        if sku and _low(sku) != "basic":
+            out["sku"] = sku
+        for key, default in (("replicaCount", 1), ("partitionCount", 1)):
+            value = _get(props, key)
+            if isinstance(value, int) and value != default:
+                out[key] = value
+        self._access(out, "aiSearch", props)
+        return out
+
     def connections(self, ws_id: str) -> dict:
         out: dict[str, dict] = {}
         for resource in _children(self.index, CONNECTION, ws_id):
@@ -643,9 +711,7 @@ class _Mapper:
         resource_id = metadata.pop("ResourceId", None)
         if category in ("AIServices", "CognitiveSearch") and _low(metadata.get("ApiType")) == "azure":
             metadata.pop("ApiType")  # amlgen writes both for an Entra ID connection to an account it knows
-        owned = {_low(r.get("id")): key for key, rtype in (("aiServices", "microsoft.cognitiveservices/accounts"),
-                                                           ("aiSearch", "microsoft.search/searchservices"))
-                 for r in self.index.of_type(rtype)}
+        owned = {_low(rid): key for key, rid in self.ai_owned.items()}
         if resource_id and _low(resource_id) in owned:
             out["target"] = owned[_low(resource_id)]
         elif resource_id or str(target or "").startswith("/subscriptions/"):
@@ -678,10 +744,12 @@ class _Mapper:
             rid = _get(ws, "properties", prop)
             if rid and "existing" not in spec.get(key, {}):
                 scopes[_low(rid)] = key
-        # the workspace's identities: amlgen derives their grants (roles.WORKSPACE_IDENTITY_ROLES)
+        # the workspace's identities, and those of the AI resources the spec owns: amlgen derives their grants
+        # (roles.WORKSPACE_IDENTITY_ROLES, roles.AI_CONNECTION_ROLES)
         own_principals = {_low(_get(ws, "identity", "principalId"))} | {
             _low(_get(v, "principalId")) for v in (_get(ws, "identity", "userAssignedIdentities", default={})
-                                                    or {}).values()} - {""}
+                                                    or {}).values()} | {
+            _low(_get(self.index.get(rid), "identity", "principalId")) for rid in self.ai_owned.values()} - {""}
         out = []
         for resource in sorted(self.index.of_type(ROLE_ASSIGNMENT), key=lambda r: _low(r.get("id"))):
             props = _get(resource, "properties", default={})
@@ -723,7 +791,9 @@ class _Mapper:
             resource = self.index.get(_get(ws, "properties", prop))
             if resource is not None and "existing" not in spec.get(key, {}):
                 owners[key] = resource
-        groups = {v: k for k, v in clouds.PRIVATE_ENDPOINT_GROUPS.items()}
+        for key, rid in getattr(self, "ai_owned", {}).items():
+            owners[key] = self.index.get(rid)
+        groups = {v.lower(): k for k, v in clouds.PRIVATE_ENDPOINT_GROUPS.items()}
         endpoints, targets, unread = [], [], 0
         for key, owner in owners.items():
             found = []
@@ -812,7 +882,7 @@ def _drop_defaults(spec: dict) -> None:
     if ws.get("publicNetworkAccess") == "Enabled":
         del ws["publicNetworkAccess"]
     access = defaults.dependents_access(spec)
-    for key in ("storage", "keyVault", "containerRegistry"):
+    for key in ("storage", "keyVault", "containerRegistry", "aiServices", "aiSearch"):
         entry = spec.get(key)
         if isinstance(entry, dict) and "existing" not in entry and entry.get("publicNetworkAccess") == access:
             del entry["publicNetworkAccess"]

@@ -30,7 +30,8 @@ TENANT = "72f988bf-0000-0000-0000-000000000000"
 # example (its out/ folder) -> the resource group it is deployed into
 EXAMPLES = {"defaults": "rg-churn-dev", "computes-rbac": "rg-churn-team", "user-identity": "rg-uai",
             "secure": "rg-churn-prod", "private-network": "rg-private", "operations": "rg-ops",
-            "existing-resources": "rg-existing", "feature-store": "rg-features", "cmk": "rg-cmk"}
+            "existing-resources": "rg-existing", "feature-store": "rg-features", "cmk": "rg-cmk",
+            "ai-hub": "rg-aihub", "cross-rg-grants": "rg-grants", "sandbox-secure": "rg-sandbox"}
 SYSTEM_DATA = {"createdAt": "2026-11-02T09:00:00.0000000Z", "createdBy": "platform@example.com",
                "createdByType": "User", "lastModifiedAt": "2026-11-02T09:00:00.0000000Z",
                "lastModifiedBy": "platform@example.com", "lastModifiedByType": "User"}

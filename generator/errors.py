@@ -37,3 +37,9 @@ class DeployError(AmlgenError):
 
 class WriteError(AmlgenError):
     """Writing the output folder failed (a read-only file, a full disk, a name in the way); nothing was changed."""
+
+
+def first_line(text: object, limit: int = 200) -> str:
+    """The first non-blank line of `text`, shortened to `limit` characters: how another program's error is quoted."""
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -2,7 +2,7 @@
 
 It serves resource groups, deployment validate / what-if / create / get and deployment operations, records
 every request it receives, and can be told to misbehave (throttle, fail once, refuse a token, fail a
-deployment with nested details, reject a template at validation) or to be slow, so that generator/deploy.py
+deployment with nested details, reject a template at validation) or to be slow, so that generator/deploy/
 is tested against the real `azure-mgmt-resource*` clients without touching Azure.
 """
 

@@ -112,7 +112,7 @@ def cli_against_standin(standin: StandInHandle, fake_credential: FakeCredential,
     """The real `amlgen` main() in-process, signed in with the fake credential and pointed at the stand-in."""
     from generator import deploy
 
-    monkeypatch.setattr(deploy, "make_credential", lambda *args, **kwargs: fake_credential)
+    monkeypatch.setattr(deploy.signin, "make_credential", lambda *args, **kwargs: fake_credential)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
     monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)

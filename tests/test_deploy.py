@@ -1,4 +1,4 @@
-"""Tests of generator/deploy.py: the real Azure SDK clients against the loopback ARM stand-in, fake credential."""
+"""Tests of generator/deploy/: the real Azure SDK clients against the loopback ARM stand-in, fake credential."""
 
 from __future__ import annotations
 
@@ -487,7 +487,7 @@ def test_unknown_auth_is_refused():
 
 
 def test_importing_the_deploy_modules_does_not_import_the_sdk():
-    done = _run_isolated("import sys, generator.deploy, generator.cli_deploy, generator.soft_delete; "
+    done = _run_isolated("import sys, generator.deploy, generator.cli_deploy, generator.deploy.soft_delete; "
                          "print(sorted(m for m in sys.modules if m.startswith('azure')))")
     assert done.stdout.strip() == "[]", done.stderr
 
@@ -511,7 +511,7 @@ def amlgen(standin, fake_credential, monkeypatch, run_main, tmp_path):
 
     The specs are generated into a temporary output folder first, so the tests do not depend on out/.
     """
-    monkeypatch.setattr(deploy, "make_credential", lambda *args, **kwargs: fake_credential)
+    monkeypatch.setattr(deploy.signin, "make_credential", lambda *args, **kwargs: fake_credential)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
     monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
@@ -670,7 +670,7 @@ def test_cli_parallel_deploys_concurrently_and_one_failure_does_not_stop_the_oth
 def test_cli_uses_the_spec_cloud_for_scope_and_authority_unless_told_otherwise(amlgen, standin, fake_credential,
                                                                                 monkeypatch, tmp_path):
     asked = []
-    monkeypatch.setattr(deploy, "make_credential", lambda auth, **kw: asked.append((auth, kw)) or fake_credential)
+    monkeypatch.setattr(deploy.signin, "make_credential", lambda auth, **kw: asked.append((auth, kw)) or fake_credential)
     spec = _spec(amlgen, tmp_path, "gov.yaml", "name: churn-gov\ncloud: AzureUSGovernment\nlocation: usgovvirginia\n")
     with_group(standin)
 

@@ -39,7 +39,7 @@ def _workspace_name(example: str) -> str:
 
 def _run(args: list[str], monkeypatch=None, credential=None):
     if credential is not None:
-        monkeypatch.setattr(deploy, "make_credential", lambda *a, **k: credential)
+        monkeypatch.setattr(deploy.signin, "make_credential", lambda *a, **k: credential)
     runner = CliRunner()
     return runner.invoke(cli_module.cli, args, catch_exceptions=False)
 
@@ -87,7 +87,7 @@ def _announced(resource: dict, announced: str) -> bool:
 
 @pytest.fixture
 def azure(standin, fake_credential, monkeypatch):  # noqa: F811 - pytest fixtures by name
-    monkeypatch.setattr(deploy, "make_credential", lambda *a, **k: fake_credential)
+    monkeypatch.setattr(deploy.signin, "make_credential", lambda *a, **k: fake_credential)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
     monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
     return standin
@@ -309,7 +309,7 @@ def test_import_when_not_signed_in_is_one_line(standin, monkeypatch, tmp_path, c
         def get_token(self, *scopes, **kwargs):
             raise DeployError("not signed in (--auth cli): run `az login`, then try again")
 
-    monkeypatch.setattr(deploy, "make_credential", lambda *a, **k: NoLogin())
+    monkeypatch.setattr(deploy.signin, "make_credential", lambda *a, **k: NoLogin())
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
     monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
     spec = tmp_path / "ws.yaml"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import deploy, soft_delete
+from generator import deploy
+from generator.deploy import soft_delete
 
 pytest.importorskip("azure.mgmt.resource.deployments", reason="the deploy extra: pip install -e '.[test]'")
 pytest.importorskip("trustme", reason="the test extra: pip install -e '.[test]'")
@@ -155,7 +156,7 @@ def test_planned_names_come_from_literals_and_parameters_never_from_other_expres
 
 @pytest.fixture
 def amlgen(standin, fake_credential, monkeypatch, run_main, tmp_path):
-    monkeypatch.setattr(deploy, "make_credential", lambda *args, **kwargs: fake_credential)
+    monkeypatch.setattr(deploy.signin, "make_credential", lambda *args, **kwargs: fake_credential)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin.ca_path)
     monkeypatch.setenv(deploy.ARM_ENDPOINT_ENV, standin.url)
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)

@@ -1,6 +1,6 @@
 """Import from Azure: read-only GETs of a workspace and what belongs to it, at the pinned API versions, through the
 same ARM connection as `amlgen deploy` (generator.deploy.connect: sign-in, clouds, retries) and the same REST GET
-as the soft-delete checks (generator.soft_delete.arm_get). The SDK is imported only on this path.
+as the soft-delete checks (generator.deploy.arm_get). The SDK is imported only on this path.
 
 What is read: the workspace; its storage account, key vault, Application Insights (and its Log Analytics
 workspace), container registry and user-assigned identities; computes, datastores, connections and outbound rules;
@@ -29,7 +29,7 @@ class Reader:
         self.warn = warn
 
     def get(self, path: str, rtype: str, *, what: str, required: bool = False) -> dict | None:
-        from generator.soft_delete import CheckFailed, arm_get
+        from generator.deploy import CheckFailed, arm_get
 
         try:
             body = arm_get(self.client, f"{path}?api-version={_version(rtype)}")
@@ -44,7 +44,7 @@ class Reader:
         return dict(body) if body is not None else None
 
     def list(self, path: str, rtype: str, *, what: str, query: str = "") -> list[dict]:
-        from generator.soft_delete import CheckFailed, arm_get
+        from generator.deploy import CheckFailed, arm_get
 
         url: str | None = f"{path}?api-version={_version(rtype)}{query}"
         items: list[dict] = []

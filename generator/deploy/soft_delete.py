@@ -13,10 +13,10 @@ deterministic, so deleting an environment and deploying it again meets exactly t
   managed in the portal, under Azure Machine Learning > Recently deleted), and a GET of a soft-deleted workspace
   answers 404 like a missing one (Azure/azure-cli#33756). So amlgen cannot look; when the what-if says the
   workspace is to be created, a note says what a soft-deleted one would do, and a deployment that fails with
-  "Soft-deleted workspace exists" gets the fix (deploy.soft_delete_fix).
+  "Soft-deleted workspace exists" gets the fix (fix_for, used by runs.deploy).
 
-The requests go through the SDK's own pipeline (the ResourceManagementClient that generator.deploy already
-builds: same credential, retry policy, CA bundle and endpoint): plain REST, no azure-mgmt-keyvault (a second SDK
+The requests go through the SDK's own pipeline (reads.arm_get on the ResourceManagementClient of the deploy's
+connection: same credential, retry policy, CA bundle and endpoint): plain REST, no azure-mgmt-keyvault (a second SDK
 package and its models for two GETs). A check that fails (no permission at subscription scope, a network fault)
 never stops the deployment: it becomes a note too.
 """
@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from generator import apiversions
 from generator.arm.expressions import parameter_reference, parameter_values
-from generator.errors import DeployError
+from generator.deploy.reads import CheckFailed, arm_get
 
 KEY_VAULT = "Microsoft.KeyVault/vaults"
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
@@ -76,43 +76,6 @@ def planned_vaults(template: Mapping[str, Any], parameters: Mapping[str, Any]) -
 def planned_workspaces(template: Mapping[str, Any], parameters: Mapping[str, Any]) -> list[str]:
     values = parameter_values({"parameters": parameters}, template)
     return [n for n in (_value(r.get("name"), values) for r in _resources(template, WORKSPACE)) if n]
-
-
-# --- talking to ARM ---------------------------------------------------------------------------------------------
-
-class CheckFailed(Exception):
-    """The lookup itself failed: the reason, in one line."""
-
-
-def arm_get(client: Any, url: str) -> Mapping[str, Any] | None:
-    """GET through the SDK pipeline: the JSON body, None on 404, CheckFailed otherwise."""
-    from azure.core.exceptions import AzureError
-    from azure.core.rest import HttpRequest
-
-    try:
-        response = client.send_request(HttpRequest("GET", url))
-    except (AzureError, DeployError) as exc:  # DeployError: the credential's own one-line sign-in failure
-        raise CheckFailed(_first_line(f"{type(exc).__name__}: {exc}")) from None
-    if response.status_code == 404:
-        return None
-    if response.status_code >= 400:
-        try:
-            error = (response.json() or {}).get("error") or {}
-        except ValueError:
-            error = {}
-        code = error.get("code") or f"HTTP {response.status_code}"
-        message = _first_line(error.get("message") or "")
-        raise CheckFailed(f"{code}: {message}".rstrip(": ") if message else code)
-    try:
-        body = response.json()
-    except ValueError:
-        raise CheckFailed(f"HTTP {response.status_code} without a JSON body") from None
-    return body if isinstance(body, Mapping) else {}
-
-
-def _first_line(text: str, limit: int = 160) -> str:
-    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def deleted_vault(client: Any, subscription: str, vault: PlannedVault) -> Mapping[str, Any] | None:

@@ -617,7 +617,8 @@ def _graph(ws: WorkspaceDiff, old: dict, new: dict) -> None:
         return [(src, (t.lower(), n.lower()), (t, n)) for src, r in side.items() for t, n in references(r)
                 if (t.lower(), n.lower()) != src]
 
-    old_edges, new_edges = edges_of(old), edges_of(new)
+    old_edges = edges_of(old)
+    new_edges = old_edges if new is old else edges_of(new)  # one template's graph (a README): read it once
     external = sorted({shown for _, dst, shown in old_edges + new_edges if dst not in index},
                       key=lambda s: (s[0].lower(), s[1].lower()))
     for t, n in external:

@@ -18,6 +18,7 @@ INDENT = "  "
 _OMIT = "__amlgen_omit__"
 _OMIT_LINE = re.compile(rf"^[ ]*(?:[A-Za-z_][A-Za-z0-9_]*: )?{_OMIT}\n", re.M)  # a key's line, or a lone value's
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NEEDS_ESCAPE = re.compile(r"[\\'\x00-\x1f]|\$\{")  # a character string() changes (see _ESCAPES)
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "$": "$"}
 
 
@@ -26,6 +27,8 @@ def string(text: str) -> str:
     characters escaped (Bicep interpolates `${` inside single quotes). `${` is written `\u{24}{` and a final
     backslash `\u{5C}`: both mean the same to Bicep, and pycep (the parser of checkov's Bicep scan) misreads
     the short forms `\${` and `\\'`."""
+    if not _NEEDS_ESCAPE.search(text):  # speed: most text has nothing to escape (a loop per character otherwise)
+        return "'" + text + "'"
     out = []
     for i, ch in enumerate(text):
         if ch == "$" and text[i + 1:i + 2] == "{":

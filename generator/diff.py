@@ -571,15 +571,18 @@ def _workspace_name(resources: dict) -> str | None:
 # --- references (for the graph) -------------------------------------------------------------------------------
 
 
-def _strings(value):
+def _strings(value, out: list | None = None) -> list[str]:
+    """Every text inside a value, in order (one list filled in place: a generator per level cost more)."""
+    out = [] if out is None else out
     if isinstance(value, str):
-        yield value
+        out.append(value)
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _strings(v)
+            _strings(v, out)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            _strings(v, out)
+    return out
 
 
 def references(resource: dict) -> list[tuple[str, str]]:

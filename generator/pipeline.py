@@ -129,10 +129,13 @@ def check_names(checked: list[Checked]) -> list[Finding]:
         if isinstance(data, dict) and isinstance(data.get("name"), str):
             seed = data.get("nameSeed")
             named.append((c, data["name"], "" if seed is None else str(seed), _deploys_into_existing_workspace(data)))
+    same_name: dict[str, list] = {}  # by name ignoring case: each spec is compared with those only (not n x n)
+    for entry in named:
+        same_name.setdefault(entry[1].casefold(), []).append(entry)
     found = []
     for c, name, seed, existing in named:
-        for other, other_name, other_seed, other_existing in named:
-            if other is c or name.casefold() != other_name.casefold():
+        for other, other_name, other_seed, other_existing in same_name[name.casefold()]:
+            if other is c:
                 continue
             if seed != other_seed and not (existing or other_existing):
                 continue

@@ -71,8 +71,15 @@ class ArmExpressions:
     def __init__(self, resources, scope: str = "resourceGroup"):
         self.by_symbol = {r.symbol: r for r in resources}
         self.scope = scope
+        self._ids: dict[str, str] = {}  # speed: a resource's ID expression is built once per template
 
     def resource_id_of(self, symbol: str) -> str:
+        found = self._ids.get(symbol)
+        if found is None:
+            found = self._ids[symbol] = self._resource_id_of(symbol)
+        return found
+
+    def _resource_id_of(self, symbol: str) -> str:
         r = self.by_symbol[symbol]
         scope = r.values.get("scope")
         if isinstance(scope, Ref) and scope.attr == "resource" and r.existing is None and self.scope != "subscription":

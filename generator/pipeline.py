@@ -96,8 +96,10 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
                 spec = built = None
         result.findings.extend(found)
         (result.bases if base else result.checked).append(Checked(sf, doc, spec, built))
-    result.findings += check_output_paths({f"{c.spec_file.out_folder.as_posix()}/{name}": display(c.spec_file.path)
+    result.findings += check_output_paths({f"{folder}/{name}": shown
                                            for c in result.checked if c.document is not None
+                                           for folder, shown in [(c.spec_file.out_folder.as_posix(),
+                                                                  display(c.spec_file.path))]
                                            for name in output.OWNED_NAMES})
     result.findings += check_names(result.checked)
     # A base shared by several specs (or read itself too) would report the same finding once for each.

@@ -69,9 +69,11 @@ class _Path:
 
 def _recording(filter_name: str):
     @jinja2.pass_context
-    def record(context, value, *args):
+    def record(context, value, *args, **kwargs):
         if isinstance(value, jinja2.Undefined):
             value._fail_with_undefined_error()
+        if kwargs:
+            raise jinja2.TemplateError(f"the {filter_name} filter takes its arguments by position")
         slots = context["_amlgen_slots"]
         slots.append((value._amlgen_path if isinstance(value, _Path) else None, value, filter_name, args))
         return f"{MARK}{len(slots) - 1}{MARK}"

@@ -48,6 +48,8 @@ def test_one_compiled_arm_fragment_renders_each_resource_with_its_own_values(mon
     ('{"sku": {{ v.missing | arm }}}', "'dict object' has no attribute 'missing'"),
     ('{"sku": "x{{ v.sku | arm }}"}', "rendered invalid JSON"),
     ('{"sku": {{ v.sku | arm }}', "rendered invalid JSON"),
+    ('{"sku": {{ v.sku | arm(2) }}}', "the arm filter takes no arguments"),
+    ('{"sku": {{ v.sku | arm(x=2) }}}', "the arm filter takes its arguments by position"),
 ])
 def test_a_broken_arm_fragment_is_a_render_error_naming_it(monkeypatch, text, message):
     _with_fragment(monkeypatch, arm_render, text)

@@ -52,6 +52,8 @@ def _skeleton(frag, name: str):
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RenderError(f"templates/arm/{name}:{exc.lineno}:{exc.colno}: rendered invalid JSON: {exc.msg}") from exc
+        if any(args for _, _, _, args in frag.slots):
+            raise RenderError(f"templates/arm/{name}: the arm filter takes no arguments")
         found = _SKELETONS[frag] = _slots_in(data, name)
     return found
 

@@ -588,7 +588,10 @@ def _strings(value, out: list | None = None) -> list[str]:
 def references(resource: dict) -> list[tuple[str, str]]:
     """(type, name) of every resource this one depends on or references: resourceId() calls and literal IDs."""
     found: list[tuple[str, str]] = []
-    for text in _strings({k: v for k, v in resource.items() if k not in ("type", "name")}):
+    # speed: only texts that can hold a reference are looked at (the regular expression needs "resourceId(")
+    texts = [t for t in _strings({k: v for k, v in resource.items() if k not in ("type", "name")})
+             if "resourceId(" in t or t.startswith("/subscriptions/")]
+    for text in texts:
         if text.startswith("[") and not text.startswith("[["):
             for call in _RESOURCE_ID_CALL.finditer(text):
                 args = [a.replace("''", "'") for a in _QUOTED.findall(call.group(1))]

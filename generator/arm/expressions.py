@@ -160,6 +160,11 @@ class ArmExpressions:
 
     def value(self, value):
         """A plan value as a JSON-ready ARM value: literals escaped, expressions in brackets."""
+        kind = type(value)
+        if kind is str:  # speed: the common cases first (the checks below would give the same)
+            return literal(value)
+        if kind is bool or kind is int or value is None:
+            return value
         if isinstance(value, ScannerSkips):
             return {"checkov": list(value.skips)}
         if isinstance(value, Ref) and value.attr == "name":

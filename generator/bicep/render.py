@@ -98,6 +98,8 @@ def expression(expr: Expr) -> str:
 
 def value(v, indent: int = 0) -> str:
     """A plan value as Bicep syntax; nested lines are indented by `indent` spaces plus their depth."""
+    if type(v) is str:  # speed: the common case first (the checks below would give the same)
+        return string(v)
     pad = " " * indent
     if v is None:
         return _OMIT

@@ -571,21 +571,27 @@ def _workspace_name(resources: dict) -> str | None:
 # --- references (for the graph) -------------------------------------------------------------------------------
 
 
-def _strings(value):
+def _strings(value, out: list | None = None) -> list[str]:
+    """Every text inside a value, in order (one list filled in place: a generator per level cost more)."""
+    out = [] if out is None else out
     if isinstance(value, str):
-        yield value
+        out.append(value)
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _strings(v)
+            _strings(v, out)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            _strings(v, out)
+    return out
 
 
 def references(resource: dict) -> list[tuple[str, str]]:
     """(type, name) of every resource this one depends on or references: resourceId() calls and literal IDs."""
     found: list[tuple[str, str]] = []
-    for text in _strings({k: v for k, v in resource.items() if k not in ("type", "name")}):
+    # speed: only texts that can hold a reference are looked at (the regular expression needs "resourceId(")
+    texts = [t for t in _strings({k: v for k, v in resource.items() if k not in ("type", "name")})
+             if "resourceId(" in t or t.startswith("/subscriptions/")]
+    for text in texts:
         if text.startswith("[") and not text.startswith("[["):
             for call in _RESOURCE_ID_CALL.finditer(text):
                 args = [a.replace("''", "'") for a in _QUOTED.findall(call.group(1))]
@@ -617,7 +623,8 @@ def _graph(ws: WorkspaceDiff, old: dict, new: dict) -> None:
         return [(src, (t.lower(), n.lower()), (t, n)) for src, r in side.items() for t, n in references(r)
                 if (t.lower(), n.lower()) != src]
 
-    old_edges, new_edges = edges_of(old), edges_of(new)
+    old_edges = edges_of(old)
+    new_edges = old_edges if new is old else edges_of(new)  # one template's graph (a README): read it once
     external = sorted({shown for _, dst, shown in old_edges + new_edges if dst not in index},
                       key=lambda s: (s[0].lower(), s[1].lower()))
     for t, n in external:

@@ -352,11 +352,14 @@ def apply(files: dict[str, str], out_dir: Path, delete=(), label: str = "out") -
     txn = _Transaction(out_dir)
     default_mode = _umask_mode()
     current, doing = "", "write"
+    ensured: set[Path] = set()  # folders made or checked in this run: each once, not once per file
     try:
         for rel, data in changes.items():
             target = out_dir / rel
             current, doing = rel, "write"
-            _make_folders(target.parent, out_dir, txn.created)
+            if target.parent not in ensured:
+                _make_folders(target.parent, out_dir, txn.created)
+                ensured.add(target.parent)
             try:  # a file keeps the mode it had (os.lstat: a link is refused by obstacles() anyway)
                 mode = os.lstat(target).st_mode & 0o777
             except FileNotFoundError:

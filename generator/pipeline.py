@@ -20,6 +20,7 @@ class Checked:
     spec_file: SpecFile
     document: load.Document | None
     spec: model.Spec | None
+    plan: plan.Plan | None = None  # the spec's plan, built once for check_limits and reused to render
 
 
 @dataclass
@@ -44,9 +45,9 @@ def check_document(doc: load.Document) -> list[Finding]:
 ARM_RESOURCE_LIMIT = 800  # resources per template, an Azure Resource Manager limit
 
 
-def check_limits(spec: model.Spec, doc: load.Document) -> list[Finding]:
+def check_limits(spec: model.Spec, doc: load.Document, built: plan.Plan | None = None) -> list[Finding]:
     """Limits only the whole template shows: Azure refuses a template with more than 800 resources."""
-    count = sum(r.existing is None for r in plan.build(spec).resources)
+    count = sum(r.existing is None for r in (built or plan.build(spec)).resources)
     if count <= ARM_RESOURCE_LIMIT:
         return []
     file, line, col = doc.where(())
@@ -87,14 +88,18 @@ def validate(spec_files: list[SpecFile], empty_folders: list[Path] = ()) -> Resu
         elif doc is not None:
             found += check_document(doc)
         spec = model.build(doc.data, sf.source) if doc is not None and not base and not has_errors(found) else None
+        built = None
         if spec is not None:
-            found += check_limits(spec, doc)
+            built = plan.build(spec)
+            found += check_limits(spec, doc, built)
             if has_errors(found):
-                spec = None
+                spec = built = None
         result.findings.extend(found)
-        (result.bases if base else result.checked).append(Checked(sf, doc, spec))
-    result.findings += check_output_paths({f"{c.spec_file.out_folder.as_posix()}/{name}": display(c.spec_file.path)
+        (result.bases if base else result.checked).append(Checked(sf, doc, spec, built))
+    result.findings += check_output_paths({f"{folder}/{name}": shown
                                            for c in result.checked if c.document is not None
+                                           for folder, shown in [(c.spec_file.out_folder.as_posix(),
+                                                                  display(c.spec_file.path))]
                                            for name in output.OWNED_NAMES})
     result.findings += check_names(result.checked)
     # A base shared by several specs (or read itself too) would report the same finding once for each.
@@ -126,10 +131,13 @@ def check_names(checked: list[Checked]) -> list[Finding]:
         if isinstance(data, dict) and isinstance(data.get("name"), str):
             seed = data.get("nameSeed")
             named.append((c, data["name"], "" if seed is None else str(seed), _deploys_into_existing_workspace(data)))
+    same_name: dict[str, list] = {}  # by name ignoring case: each spec is compared with those only (not n x n)
+    for entry in named:
+        same_name.setdefault(entry[1].casefold(), []).append(entry)
     found = []
     for c, name, seed, existing in named:
-        for other, other_name, other_seed, other_existing in named:
-            if other is c or name.casefold() != other_name.casefold():
+        for other, other_name, other_seed, other_existing in same_name[name.casefold()]:
+            if other is c:
                 continue
             if seed != other_seed and not (existing or other_existing):
                 continue
@@ -188,14 +196,15 @@ class ReadmeOptions:
         return cls(cfg.output_label, cfg.readme_base_url)
 
 
-def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptions = ReadmeOptions()) -> dict[str, str]:
-    """Every file amlgen writes for one spec, by name inside its output folder."""
+def render_spec(spec: model.Spec, folder: str | None = None, readme: ReadmeOptions = ReadmeOptions(),
+                built: plan.Plan | None = None) -> dict[str, str]:
+    """Every file amlgen writes for one spec, by name inside its output folder (`built`: its plan, if at hand)."""
     # The renderers (and Jinja) load here, on first use: `validate` never needs them.
     from generator import report
     from generator.arm import render as arm_render
     from generator.bicep import render as bicep_render
 
-    p = plan.build(spec)
+    p = built or plan.build(spec)
     template, parameters = arm_render.render_template(p), arm_render.render_parameters(p)
     files = {
         "main.json": arm_render.dumps(template),
@@ -225,7 +234,7 @@ def generate(spec_files: list[SpecFile], empty_folders: list[Path] = (),
     owners = {}
     for item in result.checked:
         folder = item.spec_file.out_folder.as_posix()
-        for name, text in render_spec(item.spec, folder, readme).items():
+        for name, text in render_spec(item.spec, folder, readme, item.plan).items():
             result.files[f"{folder}/{name}"] = text
             owners[f"{folder}/{name}"] = display(item.spec_file.path)
     result.findings += check_output_paths(owners)  # nothing is written when two specs' files collide

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 BUILT_IN_ROLES: dict[str, str] = {
     "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
@@ -53,8 +54,12 @@ def role_guid(role: str) -> str | None:
     """The role definition GUID for a built-in role name (case-insensitive) or a GUID; None if unknown."""
     if _GUID.match(role):
         return role.lower()
-    lowered = {name.lower(): guid for name, guid in BUILT_IN_ROLES.items()}
-    return lowered.get(role.lower())
+    return _lowered_roles().get(role.lower())
+
+
+@lru_cache(maxsize=1)
+def _lowered_roles() -> dict[str, str]:
+    return {name.lower(): guid for name, guid in BUILT_IN_ROLES.items()}  # built once, not per lookup
 
 
 # The roles that make Entra ID (AAD) connections work, as docs/ai-hubs.md tabulates them (one row each):

@@ -71,8 +71,15 @@ class ArmExpressions:
     def __init__(self, resources, scope: str = "resourceGroup"):
         self.by_symbol = {r.symbol: r for r in resources}
         self.scope = scope
+        self._ids: dict[str, str] = {}  # speed: a resource's ID expression is built once per template
 
     def resource_id_of(self, symbol: str) -> str:
+        found = self._ids.get(symbol)
+        if found is None:
+            found = self._ids[symbol] = self._resource_id_of(symbol)
+        return found
+
+    def _resource_id_of(self, symbol: str) -> str:
         r = self.by_symbol[symbol]
         scope = r.values.get("scope")
         if isinstance(scope, Ref) and scope.attr == "resource" and r.existing is None and self.scope != "subscription":
@@ -153,6 +160,11 @@ class ArmExpressions:
 
     def value(self, value):
         """A plan value as a JSON-ready ARM value: literals escaped, expressions in brackets."""
+        kind = type(value)
+        if kind is str:  # speed: the common cases first (the checks below would give the same)
+            return literal(value)
+        if kind is bool or kind is int or value is None:
+            return value
         if isinstance(value, ScannerSkips):
             return {"checkov": list(value.skips)}
         if isinstance(value, Ref) and value.attr == "name":

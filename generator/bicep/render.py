@@ -6,6 +6,7 @@ import re
 
 import jinja2
 
+from generator import templating
 from generator.templating import header, make_environment
 from generator.errors import RenderError
 from generator.expressions import (Call, Deployed, DeploymentLocation, DeploymentOutput, Environment, Equals, Expr,
@@ -18,6 +19,7 @@ INDENT = "  "
 _OMIT = "__amlgen_omit__"
 _OMIT_LINE = re.compile(rf"^[ ]*(?:[A-Za-z_][A-Za-z0-9_]*: )?{_OMIT}\n", re.M)  # a key's line, or a lone value's
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NEEDS_ESCAPE = re.compile(r"[\\'\x00-\x1f]|\$\{")  # a character string() changes (see _ESCAPES)
 _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "$": "$"}
 
 
@@ -26,19 +28,18 @@ def string(text: str) -> str:
     characters escaped (Bicep interpolates `${` inside single quotes). `${` is written `\u{24}{` and a final
     backslash `\u{5C}`: both mean the same to Bicep, and pycep (the parser of checkov's Bicep scan) misreads
     the short forms `\${` and `\\'`."""
-    out = []
-    for i, ch in enumerate(text):
-        if ch == "$" and text[i + 1:i + 2] == "{":
-            out.append("\\u{24}")
-        elif ch == "\\" and i == len(text) - 1:
-            out.append("\\u{5C}")
-        elif ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{{{ord(ch):X}}}")
-        else:
-            out.append(ch)
-    return "'" + "".join(out) + "'"
+    if not _NEEDS_ESCAPE.search(text):  # speed: most text has nothing to escape
+        return "'" + text + "'"
+    end = len(text)
+
+    def escaped(m: re.Match) -> str:
+        ch = m.group()
+        if ch == "${":
+            return "\\u{24}{"
+        if ch == "\\" and m.end() == end:
+            return "\\u{5C}"
+        return _ESCAPES.get(ch) or f"\\u{{{ord(ch):X}}}"
+    return "'" + _NEEDS_ESCAPE.sub(escaped, text) + "'"
 
 
 def _comment(text: str) -> str:
@@ -97,6 +98,8 @@ def expression(expr: Expr) -> str:
 
 def value(v, indent: int = 0) -> str:
     """A plan value as Bicep syntax; nested lines are indented by `indent` spaces plus their depth."""
+    if type(v) is str:  # speed: the common case first (the checks below would give the same)
+        return string(v)
     pad = " " * indent
     if v is None:
         return _OMIT
@@ -125,16 +128,25 @@ def value(v, indent: int = 0) -> str:
     raise TypeError(f"no Bicep literal for {type(v).__name__}")
 
 
-_ENV = make_environment("bicep", {"bicep": value, "ident": identifier})
+_FILTERS = {"bicep": value, "ident": identifier}
+_ENV = make_environment("bicep", _FILTERS)
+_SPLIT: dict = {}  # templating.Fragment -> its text split at the placeholders
 
 
 def render_resource(resource: Resource) -> str:
     fragment = f"{resource.kind}.bicep.jinja"
     try:
-        text = _ENV.get_template(fragment).render(r=resource, v=resource.values)
+        frag = templating.fragment(_ENV, fragment)
+        raw = frag.values(_ENV, resource)
     except jinja2.TemplateError as exc:
         raise RenderError(f"templates/bicep/{fragment}: {exc}") from exc
-    return _OMIT_LINE.sub("", text)
+    chunks = _SPLIT.get(frag)
+    if chunks is None:  # text, slot index, text, ..., text
+        chunks = _SPLIT[frag] = templating.MARK_SPLIT.split(frag.text)
+    parts = list(chunks)
+    for i, (_, _, name, args) in enumerate(frag.slots):
+        parts[2 * i + 1] = _FILTERS[name](raw[i], *args)
+    return _OMIT_LINE.sub("", "".join(parts))
 
 
 def _description(text: str) -> str:

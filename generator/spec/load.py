@@ -85,8 +85,19 @@ class _TooLarge(Exception):
 MAX_VALUES = 100_000
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
+def _scalar(node, constructor):
+    # speed: most scalars are text, which SafeConstructor.construct_yaml_str returns as the node's value
+    if node.tag == _STR and isinstance(node, yaml.ScalarNode):
+        return node.value
+    return constructor.construct_object(node, deep=True)
+
+
 def _convert(node, path, loc: Locations, findings: list, file: str, constructor, active=()):
-    if any(node is a for a in active):  # an alias inside its own anchor: `a: &x [*x]`
+    if active and not isinstance(node, yaml.ScalarNode) and any(node is a for a in active):
+        # an alias inside its own anchor: `a: &x [*x]` (only a collection holds itself)
         raise _AliasLoop(node)
     active = active + (node,) if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) else active
     loc.values[path] = _at(file, node)
@@ -95,7 +106,7 @@ def _convert(node, path, loc: Locations, findings: list, file: str, constructor,
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
+            key = _scalar(key_node, constructor)
             if not isinstance(key, str):
                 # YAML turns `yes:` or `1:` into non-strings; spec keys are always names.
                 key = str(key)
@@ -111,7 +122,7 @@ def _convert(node, path, loc: Locations, findings: list, file: str, constructor,
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, path + (i,), loc, findings, file, constructor, active)
                 for i, item in enumerate(node.value)]
-    return constructor.construct_object(node, deep=True)
+    return _scalar(node, constructor)
 
 
 def parse_text(text: str, file: str) -> tuple[Document | None, list[Finding]]:

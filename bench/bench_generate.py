@@ -142,14 +142,25 @@ def main() -> None:
         plain = time.perf_counter() - start
         print(f"generate {count} specs without profiler: {plain * 1000 / count:.2f} ms per spec")
 
-        # the floor: parse the same YAML and write the same amount of JSON
+        # The floor, as issue 14 defines it: parse the same YAML and write the same files (each generated JSON
+        # file written with json.dump from its data, the other files as their text) into a fresh folder, plainly:
+        # no staging and renaming, which amlgen's all-or-nothing writes add.
+        prepared = [(rel, json.loads(text) if rel.endswith(".json") else text) for rel, text in result.files.items()]
+        floor_out = Path(tmp) / "floor"
         start = time.perf_counter()
         for f in files:
-            data = yaml.load(f.path.read_text(encoding="utf-8"), Loader=load._Loader)
-            (Path(tmp) / "floor.json").write_text(json.dumps(data, indent=2) * 4)
+            yaml.load(f.path.read_text(encoding="utf-8"), Loader=load._Loader)
+        for rel, content in prepared:
+            path = floor_out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as stream:
+                if isinstance(content, str):
+                    stream.write(content)
+                else:
+                    json.dump(content, stream, indent=2, ensure_ascii=False)
         floor_t = time.perf_counter() - start
-        print(f"floor (YAML parse + JSON write of the same data): {floor_t * 1000 / count:.2f} ms per spec; "
-              f"ratio {plain / floor_t:.2f} (target <= 2)")
+        print(f"floor (YAML parse + write of the same {len(prepared)} files): {floor_t * 1000 / count:.2f} ms per "
+              f"spec; ratio {plain / floor_t:.2f} (target <= 2)")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,13 @@ def test_mapping_marks_dependents_it_cannot_own_as_existing_and_says_why():
     vault["properties"]["enableRbacAuthorization"] = True
     owned = mapping.to_spec([ws, storage, vault]).spec
     assert owned["storage"] == {"name": "st1"} and owned["keyVault"] == {"name": "kv1"}
+    # what the model would derive anyway is left out: a derived name, a default SKU
+    from generator.naming import derived_name
+
+    name = derived_name("storage", "ws1", None)
+    moved = dict(storage, id=storage["id"].replace("/st1", "/" + name), name=name, sku={"name": "Standard_LRS"})
+    ws_moved = dict(ws, properties=dict(ws["properties"], storageAccount=moved["id"]))
+    assert "storage" not in mapping.to_spec([ws_moved, moved, vault]).spec
     assert mapping.to_spec([ws, storage, vault], existing_dependents=True).spec["storage"] == {
         "existing": storage["id"]}
 
@@ -213,8 +220,8 @@ def test_az_ml_yaml_examples_map_to_spec_keys_and_secrets_are_never_read(tmp_pat
     data = __import__("yaml").safe_load(text)
     rules = data["workspace"]["managedNetwork"]["outboundRules"]
     assert data["workspace"]["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
-    assert rules["added-servicetagrule"] == {"type": "ServiceTag", "serviceTag": "DataFactory", "protocol": "TCP",
-                                             "portRanges": "80,8080"}
+    # protocol TCP is the model's default for a ServiceTag rule: the imported spec leaves it out
+    assert rules["added-servicetagrule"] == {"type": "ServiceTag", "serviceTag": "DataFactory", "portRanges": "80,8080"}
     assert rules["added-perule"]["subresource"] == "blob" and rules["added-perule"]["sparkEnabled"] is True
     assert rules["added-fqdnrule"] == {"type": "FQDN", "destination": "test2.com"}
     assert data["computes"]["low-pri-example"] == {"type": "cluster", "vmSize": "STANDARD_DS3_v2",

@@ -231,7 +231,7 @@ class _Mapper:
         if _get(props, "description"):
             out["description"] = _get(props, "description")
         kind = _enum(ws.get("kind"), ("Default", "Hub", "Project", "FeatureStore"))
-        if kind and kind != "Default":
+        if kind:
             out["kind"] = kind
         if ws.get("kind") and not kind:
             self.note("workspace.kind", f"kind {ws.get('kind')!r} is not one amlgen creates")
@@ -245,7 +245,7 @@ class _Mapper:
         if _get(props, "hbiWorkspace") is True:
             out["hbi"] = True
         mode = _enum(_get(props, "systemDatastoresAuthMode"), ("Identity", "AccessKey", "UserDelegationSAS"))
-        if mode and mode != "Identity":
+        if mode:
             out["systemDatastoresAuthMode"] = mode
         elif not mode:
             self.change("workspace.systemDatastoresAuthMode", _get(props, "systemDatastoresAuthMode") or None,
@@ -302,7 +302,7 @@ class _Mapper:
             return {}
         out: dict[str, Any] = {"isolationMode": mode}
         firewall = _enum(_get(mn, "firewallSku"), ("Standard", "Basic"))
-        if firewall and firewall != "Standard":
+        if firewall:
             out["firewallSku"] = firewall
         rules: dict[str, dict] = {}
         raw = dict(_get(mn, "outboundRules", default={}))
@@ -393,10 +393,6 @@ class _Mapper:
             return None, rid
         return resource, rid
 
-    def _named(self, kind: str, actual: str) -> dict:
-        seed = None
-        return {} if actual == naming.derived_name(kind, self.name, seed) else {"name": actual}
-
     def _existing(self, key: str, rid_text: str, why: str | None = None) -> dict:
         if why:
             self.note(key, f"imported as existing: {why}")
@@ -415,9 +411,9 @@ class _Mapper:
             return self._existing("storage", rid_text, "its hierarchical namespace (ADLS Gen2) is "
                                   f"{'off' if feature_store else 'on'}, fixed at creation; amlgen creates it "
                                   f"{'on' if feature_store else 'off'} for this kind of workspace")
-        out = self._named("storage", rid.name)
+        out = {"name": rid.name}
         sku = _get(resource, "sku", "name")
-        if sku and sku != "Standard_LRS":
+        if sku:
             out["sku"] = sku
         self._access(out, "storage", props)
         for prop, want in (("allowSharedKeyAccess", False), ("allowBlobPublicAccess", False),
@@ -443,12 +439,12 @@ class _Mapper:
         if _get(props, "enablePurgeProtection") is not True:
             self.change("keyVault.enablePurgeProtection", _get(props, "enablePurgeProtection"), True,
                         "amlgen turns purge protection on (it cannot be turned off again)")
-        out = self._named("keyVault", rid.name)
-        sku = _low(_get(props, "sku", "name"))
-        if sku == "premium":
-            out["sku"] = "premium"
+        out = {"name": rid.name}
+        sku = _enum(_get(props, "sku", "name"), ("standard", "premium"))
+        if sku:
+            out["sku"] = sku
         days = _get(props, "softDeleteRetentionInDays")
-        if isinstance(days, int) and days != 90:
+        if isinstance(days, int):
             out["softDeleteRetentionInDays"] = days
         self._access(out, "keyVault", props)
         return out
@@ -462,17 +458,16 @@ class _Mapper:
         if not law:
             return self._existing("applicationInsights", rid_text, "it is a classic component (no Log Analytics "
                                   "workspace); amlgen creates workspace-based ones, and classic ones are retired")
-        out = self._named("applicationInsights", rid.name)
+        out = {"name": rid.name}
         law_resource, law_rid = self._owned("logAnalytics", str(law))
         if law_resource is None:
             out["logAnalytics"] = {"existing": law}
         else:
-            entry = self._named("logAnalytics", law_rid.name)
+            entry = {"name": law_rid.name}
             days = _get(law_resource, "properties", "retentionInDays")
-            if isinstance(days, int) and days != 30:
+            if isinstance(days, int):
                 entry["retentionInDays"] = days
-            if entry:
-                out["logAnalytics"] = entry
+            out["logAnalytics"] = entry
         return out
 
     def registry(self, rid_text: str) -> dict:
@@ -480,7 +475,7 @@ class _Mapper:
         if resource is None:
             return self._existing("containerRegistry", rid_text)
         props = _get(resource, "properties", default={})
-        out = self._named("containerRegistry", rid.name)
+        out = {"name": rid.name}
         sku = _enum(_get(resource, "sku", "name"), ("Basic", "Standard", "Premium"))
         if sku:
             out["sku"] = sku
@@ -509,15 +504,15 @@ class _Mapper:
             out: dict[str, Any] = {"type": "cluster"}
             self._vm(out, inner)
             priority = _enum(_get(inner, "vmPriority"), ("Dedicated", "LowPriority"))
-            if priority and priority != "Dedicated":
+            if priority:
                 out["priority"] = priority
             scale = _get(inner, "scaleSettings", default={})
-            for key, prop, default in (("minNodes", "minNodeCount", 0), ("maxNodes", "maxNodeCount", 4)):
+            for key, prop in (("minNodes", "minNodeCount"), ("maxNodes", "maxNodeCount")):
                 value = _get(scale, prop)
-                if isinstance(value, int) and value != default:
+                if isinstance(value, int):
                     out[key] = value
             idle = _iso_minutes(_get(scale, "nodeIdleTimeBeforeScaleDown"))
-            if idle and idle != 2:
+            if idle:
                 out["idleMinutesBeforeScaleDown"] = idle
             self._subnet(out, inner)
             if _get(inner, "enableNodePublicIp") is True:
@@ -529,7 +524,7 @@ class _Mapper:
             if user:
                 out["assignedUser"] = {"objectId": _get(user, "objectId"), "tenantId": _get(user, "tenantId")}
             idle = _iso_minutes(_get(inner, "idleTimeBeforeShutdown"))
-            if idle and idle != 60:
+            if idle:
                 out["idleMinutesBeforeShutdown"] = idle
             script = _get(inner, "setupScripts", "scripts", "creationScript", default={})
             if _low(_get(script, "scriptSource")) == "workspacestorage" and _get(script, "scriptData"):
@@ -549,7 +544,7 @@ class _Mapper:
                 return None
             out["resourceId"] = target
             namespace = _get(inner, "namespace")
-            if spec_type == "kubernetes" and namespace and namespace != "default":
+            if spec_type == "kubernetes" and namespace:
                 out["namespace"] = namespace
         else:
             self.note(where, f"compute type {_get(outer, 'computeType')!r} is not one amlgen describes")
@@ -650,15 +645,15 @@ class _Mapper:
     def ai_services(self, resource: dict) -> dict:
         props = _get(resource, "properties", default={})
         name = _leaf(resource)
-        out = self._named("aiServices", name)
+        out = {"name": name}
         kind = _enum(resource.get("kind"), ("AIServices", "OpenAI"))
-        if kind and kind != "AIServices":
+        if kind:
             out["kind"] = kind
         sku = _get(resource, "sku", "name")
-        if sku and sku != "S0":
+        if sku:
             out["sku"] = sku
         subdomain = _get(props, "customSubDomainName")
-        if subdomain and subdomain != name:
+        if subdomain:
             out["customSubDomain"] = subdomain
         self._access(out, "aiServices", props)
         if _get(props, "disableLocalAuth") is not True:
@@ -678,13 +673,13 @@ class _Mapper:
 
     def ai_search(self, resource: dict) -> dict:
         props = _get(resource, "properties", default={})
-        out = self._named("aiSearch", _leaf(resource))
+        out = {"name": _leaf(resource)}
         sku = _get(resource, "sku", "name")
-        if sku and _low(sku) != "basic":
+        if sku:
             out["sku"] = sku
-        for key, default in (("replicaCount", 1), ("partitionCount", 1)):
+        for key in ("replicaCount", "partitionCount"):
             value = _get(props, key)
-            if isinstance(value, int) and value != default:
+            if isinstance(value, int):
                 out[key] = value
         self._access(out, "aiSearch", props)
         return out
@@ -875,29 +870,52 @@ def read_text(path) -> str:
         raise ImportProblem(f"{path}: cannot read it: not UTF-8 text") from None
 
 
-def _drop_defaults(spec: dict) -> None:
-    """Leave out what the spec would set anyway (spec/defaults.py decides, as for every spec): a short spec
-    reads as the decisions it carries."""
-    ws = spec.get("workspace") or {}
-    if ws.get("publicNetworkAccess") == "Enabled":
-        del ws["publicNetworkAccess"]
-    access = defaults.dependents_access(spec)
-    for key in ("storage", "keyVault", "containerRegistry", "aiServices", "aiSearch"):
-        entry = spec.get(key)
-        if isinstance(entry, dict) and "existing" not in entry and entry.get("publicNetworkAccess") == access:
-            del entry["publicNetworkAccess"]
-    registry = spec.get("containerRegistry")
-    if isinstance(registry, dict) and "sku" in registry:
-        sku = registry.pop("sku")
-        if defaults.registry_sku(spec) != sku:
-            registry["sku"] = sku
-    for key in ("workspace", "storage", "keyVault", "containerRegistry"):
-        if spec.get(key) == {}:
-            del spec[key]
+def _without(spec: dict, path: tuple) -> dict:
+    """A copy of `spec` without the key at `path` (copied along the path only)."""
+    head, *rest = path
+    out = dict(spec)
+    if rest:
+        out[head] = _without(spec[head], tuple(rest))
+    else:
+        del out[head]
+    return out
+
+
+def _minimal(spec: dict) -> dict:
+    """The spec without what it would say anyway: every setting whose removal leaves model.build's result equal
+    is left out (a name amlgen would derive, a SKU or retention that is the default, a dependent's network access
+    that follows the workspace ...). The model is the one place for defaults; nothing here repeats them. Lists
+    (role assignments, identities) are kept whole."""
+    from generator import model
+
+    def build(data: dict):
+        try:
+            return model.build(data, "import")
+        except Exception:  # noqa: BLE001 - a spec the rules would refuse: keep what Azure has, said explicitly
+            return None
+
+    target = build(spec)
+    if target is None:
+        return spec
+
+    def prune(data: dict, path: tuple) -> dict:
+        node = data
+        for key in path:
+            node = node[key]
+        for key in list(node):
+            if path == () and key == "name":
+                continue
+            if isinstance(node[key], dict) and node[key]:
+                data = prune(data, path + (key,))
+            trial = _without(data, path + (key,))
+            if build(trial) == target:
+                data = trial
+        return data
+
+    return prune(spec, ())
 
 
 def to_spec(resources: list[dict], *, existing_dependents: bool = False, source: str = "") -> Imported:
     mapper = _Mapper(resources, existing_dependents)
-    spec = mapper.build()
-    _drop_defaults(spec)
+    spec = _minimal(mapper.build())
     return Imported(spec, mapper.notes, mapper.changes, mapper.secrets, source)

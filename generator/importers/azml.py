@@ -157,11 +157,18 @@ def _seconds_iso(value: Any) -> str | None:
     return f"PT{max(1, round(seconds / 60))}M"
 
 
-def _compute(data: dict, ws_id: str, notes: list[str]) -> dict | None:
+def _typed(data: dict, table: dict, what: str, notes: list[str]) -> tuple[str, str | None]:
+    """The file's name and its ARM type from `table` (None, with a note, for a type amlgen does not describe)."""
     name = str(data.get("name") or "")
-    kind = COMPUTE_TYPES.get(str(data.get("type", "")).lower())
+    kind = table.get(str(data.get("type", "")).lower())
     if not kind:
-        notes.append(f"compute {name}: type {data.get('type')!r} is not one amlgen describes")
+        notes.append(f"{what} {name}: type {data.get('type')!r} is not one amlgen describes")
+    return name, kind
+
+
+def _compute(data: dict, ws_id: str, notes: list[str]) -> dict | None:
+    name, kind = _typed(data, COMPUTE_TYPES, "compute", notes)
+    if not kind:
         return None
     inner: dict[str, Any] = {"vmSize": data.get("size")} if data.get("size") else {}
     outer: dict[str, Any] = {"computeType": kind, "properties": inner}
@@ -202,10 +209,8 @@ def _compute(data: dict, ws_id: str, notes: list[str]) -> dict | None:
 
 
 def _datastore(data: dict, ws_id: str, notes: list[str]) -> dict | None:
-    name = str(data.get("name") or "")
-    kind = DATASTORE_TYPES.get(str(data.get("type", "")).lower())
+    name, kind = _typed(data, DATASTORE_TYPES, "datastore", notes)
     if not kind:
-        notes.append(f"datastore {name}: type {data.get('type')!r} is not one amlgen describes")
         return None
     rid = naming.parse_resource_id(ws_id)
     props: dict[str, Any] = {"datastoreType": kind, "accountName": data.get("account_name"),

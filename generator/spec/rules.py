@@ -899,6 +899,8 @@ def _check_network(data: dict, report: _Report) -> None:
                            f"the endpoints go into subnet '{pe['subnet']}' of the network this spec creates, so they "
                            f"deploy beside it, in the deployment's resource group and region; remove '{key}'",
                            key=True)
+
+
 # -- Specs that add to an existing workspace (workspace.existing) ------------------------------------------------
 
 # Top-level keys that belong to the existing workspace's owner, and why (R270).
@@ -913,6 +915,11 @@ _OWNER_SECTIONS = {
     "nameSeed": "it only seeds the names of the resources created with a workspace, and this spec creates none",
     "diagnostics": "diagnostic settings of the workspace and its dependents are its owner's",
     "locks": "locks on the workspace and its dependents are its owner's",
+    # not added to an existing workspace yet (plan._build_existing plans computes, datastores and grants only):
+    # refused rather than dropped without a word
+    "aiServices": "an AI Services account beside the workspace belongs to its owner's spec",
+    "aiSearch": "an AI Search service beside the workspace belongs to its owner's spec",
+    "connections": "connections are not added to an existing workspace yet; the owner's spec declares them",
 }
 _OWNER_WORKSPACE_KEYS = {
     "identity": "the workspace's identity is its owner's (a compute here takes identity: SystemAssigned or None)",
@@ -946,6 +953,10 @@ def _check_owner_keys(data: dict, report: _Report) -> None:
         if key in data:
             report.add((key,), "R270", f"'{key}' belongs to the existing workspace's owner: {why}; remove it here "
                                        f"({fix})", key=True)
+    if isinstance(data.get("network"), dict) and "create" in data["network"]:
+        report.add(("network", "create"), "R270", "a spec that adds to an existing workspace creates no network: its "
+                                                  "computes go into the owner's; give their subnet IDs, or name the "
+                                                  "subnets of network.existing", key=True)
     for key in sorted(data.get("workspace") or {}):
         if key in _TEAM_WORKSPACE_KEYS:
             continue

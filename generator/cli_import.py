@@ -24,12 +24,12 @@ def _finish(imported, command: str, out: str | None, force: bool) -> None:
     text = render_yaml(imported, command)
     write_spec(text, path, force)
     click.echo(f"wrote {path}", err=True)
-    for change in imported.changes:
-        click.echo(f"warning: {change}", err=True)
-    for note in imported.notes:
-        click.echo(f"not carried over: {note}", err=True)
-    for secret in imported.secrets:
-        click.echo(f"secure parameter: {secret}", err=True)
+    from generator.findings import printable
+
+    for label, lines in (("warning", imported.changes), ("not carried over", imported.notes),
+                         ("secure parameter", imported.secrets)):
+        for line in lines:
+            click.echo(f"{label}: {printable(str(line))}", err=True)
     cfg, targets = config.resolve((str(path),), None)
     spec_files, empty = config.discover(targets, cfg)
     result = pipeline.validate(spec_files, empty)
@@ -51,6 +51,11 @@ def _run(make, command: str, out: str | None, force: bool) -> None:
         imported = make()
     except ImportProblem as exc:
         raise ImportFailed(str(exc)) from None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # a source whose values have another shape than its format has (a string where a mapping belongs, ...):
+        # one line, not a traceback
+        raise ImportFailed(f"the source does not have the shape its format has ({type(exc).__name__}: {exc}); "
+                           "check it against the az ml / ARM template schema") from None
     try:
         _finish(imported, command, out, force)
     except ImportProblem as exc:

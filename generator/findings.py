@@ -285,7 +285,7 @@ class Finding:
         label = self.rule if self.severity == ERROR else f"{self.rule} (warning)"
         path = f" {self.path}:" if self.path else ""
         # one finding, one line: control characters from a value are shown escaped
-        return f"{where}: {label}{_printable(path)} {_printable(self.message)}"
+        return f"{where}: {label}{printable(path)} {printable(self.message)}"
 
 
 _CONTROL = ({c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
@@ -293,7 +293,7 @@ _CONTROL = ({c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
             | {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"})
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """One finding, one line, and nothing a terminal would act on: control characters (C0, C1, line separators,
     bidirectional overrides) shown escaped."""
     return text.translate(_CONTROL)

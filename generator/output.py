@@ -65,10 +65,11 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # POSIX: opening a symbolic link fails
 
 
 def _read_bytes(path: Path) -> bytes | None:
-    """A file's bytes, or None when it is absent, unreadable or a symbolic link."""
+    """A file's bytes, or None when it is absent, unreadable, a symbolic link or not a regular file (opened without
+    blocking: a FIFO named main.json must not hang --check)."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_BINARY", 0))
-    except OSError:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (OSError, ValueError):
         return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

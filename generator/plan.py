@@ -897,8 +897,13 @@ def _grant_deployments(spec: Spec, taken: set[str]) -> tuple[list[Resource], lis
     in_groups = [g for g in grants if g.target.resource_group is not None]
     if in_groups:
         module, values = _grant_module(spec, in_groups)
-        groups = list(dict.fromkeys(g.group for g in in_groups))
-        needed = {g.group for g in in_groups if g.before_workspace}
+        # one deployment per target group, names compared as Azure compares them (case-insensitively): the first
+        # spelling the spec uses names it
+        first: dict[tuple[str, str], tuple[str, str]] = {}
+        for g in in_groups:
+            first.setdefault((g.group[0].lower(), g.group[1].lower()), g.group)
+        groups = list(first.values())
+        needed = {(g.group[0].lower(), g.group[1].lower()) for g in in_groups if g.before_workspace}
         for sub, group in groups:
             twice = sum(1 for _, other in groups if other.lower() == group.lower()) > 1
             label = f"{group}-{sub[:8]}" if twice else group
@@ -908,7 +913,7 @@ def _grant_deployments(spec: Spec, taken: set[str]) -> tuple[list[Resource], lis
                                     "resourceGroupName": group, "path": f"modules/{ROLE_ASSIGNMENTS_MODULE}.bicep",
                                     "armParameters": {k: {"value": v} for k, v in values.items()},
                                     "bicepParameters": values}, module=module))
-            if (sub, group) in needed:
+            if (sub.lower(), group.lower()) in needed:
                 before.append(out[-1])
     # At subscription scope: a nested deployment with subscriptionId and a location ("To deploy resources to a
     # subscription, add a nested deployment and include the subscriptionId property ... Also, set the location

@@ -44,6 +44,8 @@ def read_regular(path: Path | str) -> bytes:
         fd = os.open(path, flags)
     except OSError as exc:
         raise Unreadable(why(exc)) from exc
+    except ValueError as exc:  # a NUL character in the path
+        raise Unreadable(f"the path is not valid ({exc})") from exc
     try:
         _check_kind(os.fstat(fd).st_mode)
         chunks = []
@@ -61,6 +63,8 @@ def resolved(path: Path) -> Path:
     raises RuntimeError for one before Python 3.13 and OSError in strict mode."""
     try:
         return path.resolve()
+    except ValueError as exc:  # a NUL character in the path
+        raise Unreadable(f"the path is not valid ({exc})") from exc
     except RuntimeError as exc:
         raise Unreadable(why(OSError(errno.ELOOP, os.strerror(errno.ELOOP)))) from exc
     except OSError as exc:  # pragma: no cover - resolve() is not strict here

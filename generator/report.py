@@ -408,8 +408,10 @@ def workspace_readme(template: dict, parameters: dict, source: str, folder: str,
     else:
         out += ["**Azure portal**: *Deploy a custom template* > *Build your own template in the editor* > *Load file*: "
                 "`main.json`, then *Edit parameters* > *Load file*: `main.parameters.json`.", ""]
-    sh_group = sh_word(resource_group) if resource_group else group
-    ps_group = ps_word(resource_group) if resource_group else group
+    # a group named by the spec or by an existing workspace's ID is spec text: quoted; the placeholder RG is not
+    named = resource_group or (group if group != "RG" else None)
+    sh_group = sh_word(named) if named else group
+    ps_group = ps_word(named) if named else group
     out += ["**Azure CLI**:", "", "```sh",
             f"az deployment group create --resource-group {sh_group} --template-file {sh_word(here + '/main.json')} "
             f"--parameters {sh_word('@' + here + '/main.parameters.json')}",

@@ -228,3 +228,26 @@ def test_the_example_is_golden_and_validates_with_only_the_rights_warning():
     assert (OUT / "cross-rg-grants" / "modules" / "role-assignments-subscription.bicep").is_file()
     doc, found = load.load_file(EXAMPLES / "cross-rg-grants.yaml", "cross-rg-grants.yaml")
     assert not found and doc is not None
+
+
+def test_grants_into_one_group_spelled_in_two_cases_share_one_deployment(tmp_path):
+    """Azure compares resource group names case-insensitively: rg-Data and rg-data are one group, so one nested
+    deployment (two would clash on the deployment name and each make both grants)."""
+    import json
+
+    from conftest import run_cli
+
+    sub = "00000000-0000-0000-0000-000000000000"
+    spec = tmp_path / "g.yaml"
+    spec.write_text(f"""name: grantws
+roleAssignments:
+  - {{role: Reader, principalId: 11111111-1111-1111-1111-111111111111, principalType: Group,
+     scope: /subscriptions/{sub}/resourceGroups/rg-Data}}
+  - {{role: Contributor, principalId: 11111111-1111-1111-1111-111111111111, principalType: Group,
+     scope: /subscriptions/{sub}/resourceGroups/rg-data}}
+""", encoding="utf-8")
+    result = run_cli("generate", str(spec), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    template = json.loads((tmp_path / "out" / "g" / "main.json").read_text(encoding="utf-8"))
+    grants = [r for r in template["resources"] if r["type"] == "Microsoft.Resources/deployments"]
+    assert len(grants) == 1, [r["name"] for r in grants]

@@ -343,3 +343,23 @@ def test_import_reads_only_regular_files(tmp_path, capsys):
     assert code == 1 and "named pipe" in err and len(err.strip().splitlines()) == 1
     code, err = _main(["import", "azml", str(fifo), "-o", str(tmp_path / "s.yaml")], capsys)
     assert code == 1 and "named pipe" in err
+
+
+def test_an_az_ml_file_of_the_wrong_shape_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "ws.yml"
+    bad.write_text("name: ws1\nidentity: system_assigned\nmanaged_network: [1, 2]\n", encoding="utf-8")
+    code, err = _main(["import", "azml", str(bad), "-o", str(tmp_path / "s.yaml")], capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_notes_cannot_break_out_of_their_comment(tmp_path):
+    from generator.importers import render_yaml
+
+    imported = mapping.to_spec([{"id": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/"
+                                       "providers/Microsoft.MachineLearningServices/workspaces/ws1",
+                                 "type": "Microsoft.MachineLearningServices/workspaces", "name": "ws1",
+                                 "location": "westeurope", "properties": {}},
+                                {"id": "/x", "type": "Contoso.Evil/things\x85location: evil", "name": "n"}])
+    import yaml
+
+    assert yaml.safe_load(render_yaml(imported, "test"))["location"] == "westeurope"

@@ -424,3 +424,22 @@ def test_diff_base_refuses_extends_outside_the_repository_on_both_sides(project,
     assert "\nspecs/a.yaml:2:10: L020" in result.stderr  # the working tree
     allowed = run_cli("diff", "--base", "main", "--allow-outside", cwd=project)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_nul_in_an_extends_path_is_a_finding_not_a_crash(tmp_path):
+    spec = tmp_path / "n.yaml"
+    spec.write_text('extends: "a\\0b.yaml"\nname: ws-nul\n', encoding="utf-8")
+    result = run_cli("validate", str(spec), cwd=tmp_path)
+    assert result.returncode == 1 and "L008" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_check_does_not_hang_on_a_fifo_in_the_output_folder(tmp_path):
+    import os
+
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "zzz.yaml").write_text("name: zzz\n", encoding="utf-8")
+    (tmp_path / "out" / "zzz").mkdir(parents=True)
+    os.mkfifo(tmp_path / "out" / "zzz" / "main.json")
+    result = run_cli("generate", "specs/zzz.yaml", "-o", "out", "--check", cwd=tmp_path, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr

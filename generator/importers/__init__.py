@@ -7,9 +7,6 @@ renders the spec as commented YAML and writes it without ever replacing a file u
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -18,12 +15,12 @@ from generator.importers.mapping import Imported, ImportProblem, to_spec
 
 __all__ = ["Imported", "ImportProblem", "to_spec", "render_yaml", "write_spec"]
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-
-
 def _comment(text: str) -> str:
-    """One comment line: Azure's and the source's text never breaks out of the comment."""
-    return _UNSAFE.sub(" ", str(text))
+    """One comment line: Azure's and the source's text never breaks out of the comment (C0, C1 such as NEL, line
+    separators and bidi overrides shown escaped, as findings show them)."""
+    from generator.findings import printable
+
+    return printable(str(text))
 
 
 class _Dumper(yaml.SafeDumper):
@@ -63,12 +60,11 @@ def write_spec(text: str, path: Path, force: bool) -> None:
         raise ImportProblem(f"{path} is a folder: give the spec file to write, e.g. {path}/workspace.yaml")
     if (path.exists() or path.is_symlink()) and not force:
         raise ImportProblem(f"{path} exists: amlgen import never writes over a file (add --force to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from generator.output import write_atomic
+    from generator.readfile import why
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)  # staged beside it, moved into place in one step, with the umask's mode
+    except OSError as exc:
+        raise ImportProblem(f"{path}: cannot write it: {why(exc)}") from None

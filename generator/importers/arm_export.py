@@ -66,7 +66,8 @@ def resources_from_template(template: dict, source: str, scope: evaluate.Scope |
         raise ImportProblem(f"{source}: not an ARM template (no resources)")
     scope = scope or _scope_of(template)
     for key, param in (template.get("parameters") or {}).items():
-        if isinstance(param, dict) and "defaultValue" in param and key not in scope.parameters:
+        secure = isinstance(param, dict) and str(param.get("type", "")).lower() in ("securestring", "secureobject")
+        if isinstance(param, dict) and "defaultValue" in param and key not in scope.parameters and not secure:
             scope.parameters[key] = param["defaultValue"]
     scope.variables = dict(template.get("variables") or {})
     raw = template["resources"]
@@ -86,11 +87,11 @@ def resources_from_template(template: dict, source: str, scope: evaluate.Scope |
             problems.append(f"a resource of type {resource.get('type')!r} named {resource.get('name')!r}: its type or "
                             "name is an expression amlgen cannot evaluate offline")
             continue
-        unresolved = evaluate.unresolved_paths(resolved.get("properties"))
-        if unresolved:
+        unresolved = evaluate.unresolved_paths(resolved)
+        if unresolved:  # anywhere: location, sku, identity, tags, properties
             problems.append(f"{rtype}/{name}: {', '.join(unresolved[:3])} use expressions amlgen cannot evaluate "
-                            "offline (reference(), list*() ...): left out")
-            resolved["properties"] = _drop_unresolved(resolved.get("properties"))
+                            "offline (reference(), list*(), resourceGroup().location ...): left out")
+            resolved = _drop_unresolved(resolved)
         names = name.split("/")
         types = rtype.split("/")
         if len(types) - 1 != len(names):
@@ -129,7 +130,8 @@ def _nested(resource: dict, scope: evaluate.Scope, source: str, depth: int) -> t
 
 def _drop_unresolved(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _drop_unresolved(v) for k, v in value.items() if v is not evaluate.UNRESOLVED}
+        return {k: _drop_unresolved(v) for k, v in value.items()
+                if v is not evaluate.UNRESOLVED and k is not evaluate.UNRESOLVED}
     if isinstance(value, list):
         return [_drop_unresolved(v) for v in value if v is not evaluate.UNRESOLVED]
     return value

@@ -93,7 +93,7 @@ def read(reader: Reader, subscription: str, resource_group: str, name: str) -> l
         resources += [dict(r, type=r.get("type") or rtype) for r in
                       reader.list(f"{ws_id}/{child}", version_type, what=f"the workspace's {child}")]
     # the AI Services account and Search service the connections name (docs/ai-hubs.md), with model deployments
-    named = {str((c.get("properties") or {}).get("metadata", {}).get("ResourceId") or "") for c in resources
+    named = {str(((c.get("properties") or {}).get("metadata") or {}).get("ResourceId") or "") for c in resources
              if str(c.get("type", "")).lower().endswith("/connections")}
     for rid in sorted(named):
         rtype = {"microsoft.cognitiveservices/accounts": "Microsoft.CognitiveServices/accounts",

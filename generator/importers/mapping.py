@@ -116,8 +116,9 @@ def _enum(value: Any, allowed: Iterable[str]) -> str | None:
 
 class _Index:
     def __init__(self, resources: list[dict]):
+        # one entry per ID: a role assignment listed with $filter=atScope() comes back at every scope below it
         self.by_id = {_low(r.get("id")): r for r in resources if r.get("id")}
-        self.resources = resources
+        self.resources = [r for r in resources if not r.get("id")] + list(self.by_id.values())
 
     def get(self, rid: Any) -> dict | None:
         return self.by_id.get(_low(rid))

@@ -18,7 +18,7 @@ from pathlib import Path
 from generator.arm.expressions import parameter_reference, parameter_values
 from generator.errors import UsageError
 from generator.naming import parse_resource_id
-from generator.roles import BUILT_IN_ROLES
+from generator.roles import role_name
 
 TEMPLATE = "main.json"
 PARAMETERS = "main.parameters.json"
@@ -307,7 +307,6 @@ _QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _ENVIRONMENT = re.compile(r"environment\(\)\.suffixes\.(\w+)")
 # format() whose arguments are all literals: folded to its text for display
 _LITERAL_FORMAT = re.compile(r"format\('((?:[^']|'')*)'((?:\s*,\s*'(?:[^']|'')*')*)\)")
-_ROLE_NAMES = {guid.lower(): name for name, guid in BUILT_IN_ROLES.items()}
 _GUID_IN = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # reference() of a user-assigned identity, by resourceId() or by its literal ID: group 1 is its name
 _IDENTITY_REF = re.compile(r"^\[reference\(.*userAssignedIdentities(?:'\s*,\s*'|/)((?:[^'/]|'')+)'", re.I)
@@ -322,7 +321,7 @@ def display_name(resource: dict) -> str:
     if resource.get("type") == ROLE_ASSIGNMENT:
         props = resource.get("properties") or {}
         found = _GUID_IN.findall(str(props.get("roleDefinitionId", "")))
-        role = _ROLE_NAMES.get(found[-1].lower(), found[-1]) if found else "role"
+        role = role_name(found[-1]) or found[-1] if found else "role"
         identity = _IDENTITY_REF.search(str(props.get("principalId", "")))
         if identity:  # a user-assigned identity's principal, known only at deployment: name the identity and scope
             scope = _QUOTED.findall(str(resource.get("scope", "")))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator.naming import ResourceId, ScopeId, derived_name, parse_resource_id, parse_scope_id
-from generator.spec.defaults import (MANAGED_MODES, allow_list_only, dependents_access as _dependents_access,
-                                     primary_identity, private_endpoint_targets, registry_sku)
+from generator.spec.defaults import (GRANT_DEPENDENTS, MANAGED_MODES, allow_list_only,
+                                     dependents_access as _dependents_access, existing_workspace, primary_identity,
+                                     private_endpoint_targets, registry_sku)
 from generator.roles import role_guid
 from generator.spec.vnet import resolve_subnet
 from generator.vmsizes import DEFAULT_VM_SIZE
@@ -385,8 +386,6 @@ def _virtual_network(data: dict) -> VirtualNetwork | None:
                           tuple([space] if isinstance(space, str) else space),
                           tuple(Subnet(name, s["prefix"], bool(s.get("natGateway", False)))
                                 for name, s in sorted(create["subnets"].items())))
-# the dependents a role assignment's scope can name, by spec section
-GRANT_DEPENDENTS = ("storage", "keyVault", "containerRegistry", "applicationInsights")
 
 
 def _role_assignment(ra: dict, data: dict, identity: Identity, by_key: dict) -> RoleAssignment:
@@ -596,7 +595,7 @@ def build(data: dict, source: str) -> Spec:
     """Build the model from schema-valid, rule-clean spec data. Defaults live here, in one place: one function per
     section of the spec (adding a section means adding a function and a field of Spec)."""
     ws = data.get("workspace", {})
-    adding = _existing(ws) if isinstance(ws.get("existing"), str) else None
+    adding = _existing(ws) if existing_workspace(data) else None
     users = _user_identities(ws)
     cx = _Context(data, data["name"], data.get("nameSeed"), ws,
                   # Closing the workspace closes the dependents the spec creates (trusted Azure services stay

@@ -47,7 +47,13 @@ WORKSPACE_IDENTITY_ROLES: dict[str, tuple[str, ...]] = {
     "applicationInsights": ("Contributor",),
 }
 
+_NAMES = {guid.lower(): name for name, guid in BUILT_IN_ROLES.items()}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def role_name(guid: str) -> str | None:
+    """The built-in role name of a role definition GUID (any case), or None."""
+    return _NAMES.get(guid.lower())
 
 
 def role_guid(role: str) -> str | None:

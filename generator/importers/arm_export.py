@@ -4,7 +4,6 @@ the export's parameters resolved to their default values, become the ARM-shaped 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from generator import naming
 from generator.importers import evaluate
 from generator.importers.mapping import ImportProblem, read_text
 
-_FULL_ID = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/([^/]+)/providers/", re.IGNORECASE)
 
 
 def _scope_of(template: dict) -> evaluate.Scope:
@@ -27,11 +25,10 @@ def _scope_of(template: dict) -> evaluate.Scope:
     scope = evaluate.Scope()
     for param in (template.get("parameters") or {}).values():
         value = param.get("defaultValue") if isinstance(param, dict) else None
-        if isinstance(value, str) and _FULL_ID.match(value):
-            rid = naming.parse_resource_id(value)
-            if rid and rid.name.lower() in defined:
-                scope.subscription_id, scope.resource_group = rid.subscription, rid.resource_group
-                break
+        rid = naming.parse_resource_id(value) if isinstance(value, str) else None
+        if rid and rid.name.lower() in defined:
+            scope.subscription_id, scope.resource_group = rid.subscription, rid.resource_group
+            break
     return scope
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from generator import naming
+from generator.importers import evaluate
 from generator.importers.mapping import ImportProblem, read_text
 
 # az ml workspace YAML key -> ARM workspace property (README table).
@@ -45,7 +46,7 @@ IDENTITY_TYPES = {"system_assigned": "SystemAssigned", "user_assigned": "UserAss
 COMPUTE_TYPES = {"amlcompute": "AmlCompute", "computeinstance": "ComputeInstance", "kubernetes": "Kubernetes"}
 DATASTORE_TYPES = {"azure_blob": "AzureBlob", "azure_file": "AzureFile", "azure_data_lake_gen2": "AzureDataLakeGen2"}
 
-_PLACEHOLDER_SUB = "00000000-0000-0000-0000-000000000000"
+_PLACEHOLDER = evaluate.Scope()  # the subscription and group that stand in when the YAML names none
 
 
 def _load(path: Path) -> dict:
@@ -84,7 +85,7 @@ def _scope(ws: dict) -> tuple[str, str]:
         rid = naming.parse_resource_id(str(ws.get(key) or ""))
         if rid:
             return rid.subscription, rid.resource_group
-    return _PLACEHOLDER_SUB, str(ws.get("resource_group") or "resource-group")
+    return _PLACEHOLDER.subscription_id, str(ws.get("resource_group") or _PLACEHOLDER.resource_group)
 
 
 def _workspace(ws: dict, notes: list[str]) -> dict:
@@ -260,7 +261,7 @@ def read(paths: list[Path]) -> tuple[list[dict], list[str]]:
             continue
         if resource:
             resources.append(resource)
-    if _scope(workspaces[0][1])[0] == _PLACEHOLDER_SUB and not re.search(
+    if _scope(workspaces[0][1])[0] == _PLACEHOLDER.subscription_id and not re.search(
             r"/subscriptions/", str(workspaces[0][1])):
         notes.append("the workspace YAML names no resource IDs: dependents become ones amlgen creates")
     return resources, notes

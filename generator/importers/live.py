@@ -19,10 +19,6 @@ from generator.importers.mapping import ImportProblem
 _MAX_PAGES = 50
 
 
-def _version(rtype: str) -> str:
-    return apiversions.api_version(rtype)
-
-
 class Reader:
     def __init__(self, client: Any, warn: Callable[[str], None]):
         self.client = client
@@ -32,7 +28,7 @@ class Reader:
         from generator.deploy import CheckFailed, arm_get
 
         try:
-            body = arm_get(self.client, f"{path}?api-version={_version(rtype)}")
+            body = arm_get(self.client, f"{path}?api-version={apiversions.api_version(rtype)}")
         except CheckFailed as exc:
             if required:
                 raise ImportProblem(f"cannot read {what}: {exc}") from None
@@ -46,7 +42,7 @@ class Reader:
     def list(self, path: str, rtype: str, *, what: str, query: str = "") -> list[dict]:
         from generator.deploy import CheckFailed, arm_get
 
-        url: str | None = f"{path}?api-version={_version(rtype)}{query}"
+        url: str | None = f"{path}?api-version={apiversions.api_version(rtype)}{query}"
         items: list[dict] = []
         for _ in range(_MAX_PAGES):
             if not url:

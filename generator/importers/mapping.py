@@ -764,7 +764,7 @@ class _Mapper:
             guid = str(_get(props, "roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
             if principal in own_principals:
                 continue  # the workspace identity's own grants: amlgen derives them
-            name = next((n for n, g in roles.BUILT_IN_ROLES.items() if g == guid), guid)
+            name = roles.role_name(guid) or guid
             kind = _enum(_get(props, "principalType"), ("User", "Group", "ServicePrincipal"))
             if not kind:
                 self.note(f"roleAssignments ({name} for {principal})",

@@ -126,6 +126,10 @@ def primary_identity(data: dict) -> str | None:
     return None
 
 
+# The dependents a role assignment's scope (and the workspace identity's required roles) can name, by spec section.
+GRANT_DEPENDENTS = ("storage", "keyVault", "containerRegistry", "applicationInsights")
+
+
 def existing_workspace(data: dict) -> str | None:
     """The resource ID of the workspace a spec adds to (workspace.existing), or None for a spec that creates one."""
     value = _workspace(data).get("existing")

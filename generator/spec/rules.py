@@ -11,7 +11,7 @@ from generator.clouds import MISSING_DNS_ZONES, PRIVATE_ENDPOINT_GROUPS, needed_
 from generator.aimodels import (ACCOUNT_CATEGORIES, CONNECTION_AUTH, DEPLOYMENT_SKUS, EXISTING_TARGETS, MODEL_FORMATS,
                                 TARGET_KEYWORDS)
 from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
-from generator.spec.defaults import (AI_OUTBOUND_RULES, MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only,
+from generator.spec.defaults import (AI_OUTBOUND_RULES, GRANT_DEPENDENTS, MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only,
                                      existing_workspace, isolation_mode, managed, primary_identity,
                                      private_endpoint_targets, registry_access, registry_premium_reason, registry_sku)
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
@@ -149,14 +149,13 @@ def _check_registry(data: dict, report: _Report) -> None:
 
 
 _SCOPE_SECTIONS = {"storage": "storage", "keyVault": "keyVault", "containerRegistry": "containerRegistry"}
-_BRINGABLE = ("storage", "keyVault", "containerRegistry", "applicationInsights")
 
 
 def _scope_key(data: dict, scope) -> str:
     """A role assignment's scope as one comparable text: a dependent the spec brings is its ID, by whichever name."""
     if isinstance(scope, dict):
         scope = scope.get("existing", "")
-    section = data.get(scope) if scope in _BRINGABLE else None
+    section = data.get(scope) if scope in GRANT_DEPENDENTS else None
     if isinstance(section, dict) and "existing" in section:
         scope = section["existing"]
     return scope.lower().rstrip("/")

@@ -320,21 +320,12 @@ def _secret_value(env: str, value: str, is_object: bool):
         data = json.loads(value)
     except ValueError as exc:
         raise UsageError(f"{env} is not JSON (its parameter is a secureObject): {exc}") from None
-    for text in [value, *_strings(data)]:
+    from generator.diff import texts
+
+    for text in [value, *texts(data)]:
         if len(text) >= redact.MIN_LENGTH:
             _SECRETS.add(text)
     return data
-
-
-def _strings(data):
-    if isinstance(data, str):
-        yield data
-    elif isinstance(data, dict):
-        for key, item in data.items():
-            yield from _strings(item)
-    elif isinstance(data, list):
-        for item in data:
-            yield from _strings(item)
 
 
 def _one_spec_per_group_in_complete_mode(jobs: list[_Job], complete: bool) -> None:
@@ -557,8 +548,11 @@ def _redacting(command: click.Command) -> click.Command:
     def run(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
-        except DeployError as exc:
-            exc.args = (_redact(str(exc)),)
+        except click.ClickException as exc:  # a usage error can quote a value too
+            exc.message = _redact(exc.message)
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error, an internal one included, is printed: masked first
+            exc.args = tuple(_redact(a) if isinstance(a, str) else a for a in exc.args)
             raise
 
     command.callback = run

@@ -570,17 +570,17 @@ def _workspace_name(resources: dict) -> str | None:
 # --- references (for the graph) -------------------------------------------------------------------------------
 
 
-def _strings(value, out: list | None = None) -> list[str]:
+def texts(value, out: list | None = None) -> list[str]:
     """Every text inside a value, in order (one list filled in place: a generator per level cost more)."""
     out = [] if out is None else out
     if isinstance(value, str):
         out.append(value)
     elif isinstance(value, dict):
         for v in value.values():
-            _strings(v, out)
+            texts(v, out)
     elif isinstance(value, list):
         for v in value:
-            _strings(v, out)
+            texts(v, out)
     return out
 
 
@@ -588,9 +588,9 @@ def references(resource: dict) -> list[tuple[str, str]]:
     """(type, name) of every resource this one depends on or references: resourceId() calls and literal IDs."""
     found: list[tuple[str, str]] = []
     # speed: only texts that can hold a reference are looked at (the regular expression needs "resourceId(")
-    texts = [t for t in _strings({k: v for k, v in resource.items() if k not in ("type", "name")})
-             if "resourceId(" in t or t.startswith("/subscriptions/")]
-    for text in texts:
+    candidates = [t for t in texts({k: v for k, v in resource.items() if k not in ("type", "name")})
+                  if "resourceId(" in t or t.startswith("/subscriptions/")]
+    for text in candidates:
         if text.startswith("[") and not text.startswith("[["):
             for call in _RESOURCE_ID_CALL.finditer(text):
                 args = [a.replace("''", "'") for a in _QUOTED.findall(call.group(1))]

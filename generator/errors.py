@@ -27,10 +27,6 @@ class RenderError(AmlgenError):
     """A template fragment produced something that is not valid JSON (a bug in a fragment)."""
 
 
-class DriftError(AmlgenError):
-    """Generated output on disk differs from what the specs generate."""
-
-
 class DeployError(AmlgenError):
     """A deployment, what-if or preflight validation failed, or Azure could not be reached."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 
 ERROR = "error"
@@ -291,6 +292,8 @@ class Finding:
 _CONTROL = ({c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
             | {c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x202a, 0x202f), *range(0x2066, 0x206a)]}
             | {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t"})
+# the same characters, to find them (spec/schema.py refuses them outside free text: S108)
+CONTROL_CHARACTERS = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_CONTROL)) + "]")
 
 
 def printable(text: str) -> str:
@@ -366,6 +369,7 @@ def format_rules(fmt: str = "text") -> str:
     """The rule catalogue: ID, level, one line, source (`amlgen rules`)."""
     if fmt == "json":
         return json.dumps([{"id": rid, "level": r.level, "summary": r.summary, "source": r.source}
-                           for rid, r in RULES.items()], indent=2) + "\n"
+                           for rid, r in sorted(RULES.items())], indent=2) + "\n"
     width = max(len(r.level) for r in RULES.values())
-    return "".join(f"{rid}  {r.level:<{width}}  {r.summary}\n      source: {r.source}\n" for rid, r in RULES.items())
+    return "".join(f"{rid}  {r.level:<{width}}  {r.summary}\n      source: {r.source}\n"
+                   for rid, r in sorted(RULES.items()))

@@ -428,6 +428,3 @@ def write_all(files: dict[str, str], out_dir: Path) -> list[str]:
     return apply(files, out_dir)
 
 
-def prune(stale: list[str], out_dir: Path) -> None:
-    """Delete files amlgen wrote that no spec generates any more (all or nothing, see apply)."""
-    apply({}, out_dir, stale)

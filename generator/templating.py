@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import jinja2
 
-from generator import GENERATED_BY
+from generator import DO_NOT_EDIT, GENERATED_BY
 from generator.resources import template_text
 
 
 def header(source: str) -> str:
     """The line every generated template opens with (ARM metadata, Bicep comment and metadata)."""
-    return f"{GENERATED_BY}{source}. Do not edit: change the spec and run `amlgen generate`."
+    return f"{GENERATED_BY}{source}. {DO_NOT_EDIT}"
 
 
 def make_environment(loader_prefix: str, filters) -> jinja2.Environment:

@@ -347,3 +347,24 @@ def test_html_error_page_with_verbose_shows_the_sdk_log(amlgen, standin):
     with bare_root_logger():
         quiet = amlgen("what-if", SPEC, *amlgen.azure)  # and the next run without --verbose is quiet again
     assert quiet.code == 1 and quiet.err.count("\n") == 1, quiet.err
+
+
+def test_every_error_leaving_what_if_or_deploy_is_masked(monkeypatch):
+    """Not only DeployError: a usage error or an unexpected exception can quote a secure value too, and main()
+    prints it."""
+    import click
+    import pytest
+
+    from generator import cli_deploy
+
+    secret = "s3cr3t-value-123"
+    monkeypatch.setattr(cli_deploy, "_SECRETS", cli_deploy.redact.Secrets())
+    cli_deploy._SECRETS.add(secret)
+    for error in (click.UsageError(f"bad {secret}"), ValueError(f"boom {secret}")):
+        def fail(error=error):
+            raise error
+        command = cli_deploy._redacting(click.Command("x", callback=fail))
+        with pytest.raises(type(error)) as caught:
+            command.callback()
+        shown = caught.value.message if isinstance(caught.value, click.ClickException) else str(caught.value)
+        assert secret not in shown and "***" in shown

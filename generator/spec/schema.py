@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
-from generator.findings import Finding, quoted
+from generator.findings import CONTROL_CHARACTERS, Finding, quoted
 from generator.resources import spec_schema
 from generator.spec.load import Document
 
@@ -206,7 +206,7 @@ def _findings_for(error, doc: Document, out: list[Finding]) -> None:
 # Unicode line and paragraph separators, and the bidirectional overrides and isolates that make text read other
 # than it is. Names, IDs, regions, paths, SKUs: Azure reads each as one token, and a pattern without `$` (resource
 # IDs: ^/subscriptions/) or no pattern at all (nameSeed, connection names) would let one through to a template.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = CONTROL_CHARACTERS
 _CONTROL_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
 # Free text: people's words, carried into the templates as escaped literals whatever they hold (the hostile-text
 # tests of tests/test_bicep.py prove it), and a multi-line SSH2 public key. "*" stands for any key or index;

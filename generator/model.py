@@ -9,7 +9,7 @@ from generator.spec.defaults import (GRANT_DEPENDENTS, MANAGED_MODES, allow_list
                                      dependents_access as _dependents_access, existing_workspace, primary_identity,
                                      private_endpoint_targets, registry_sku)
 from generator.roles import role_guid
-from generator.spec.vnet import resolve_subnet
+from generator.spec.vnet import is_name, resolve_subnet
 from generator.vmsizes import DEFAULT_VM_SIZE
 
 # Properties Azure fixes when the workspace is created: changing one means a new workspace (or a refusal).
@@ -374,7 +374,7 @@ def _compute_identity(c: dict, by_key: dict) -> UserIdentity | str | None:
 def _subnet(data: dict, value: str | None) -> str | CreatedSubnet | None:
     """A `subnet:` of the spec: an ID as given; a name, a subnet of the network the spec creates or brings."""
     resolved = resolve_subnet(data, value)
-    return CreatedSubnet(resolved) if resolved is not None and not resolved.startswith("/") else resolved
+    return CreatedSubnet(resolved) if resolved is not None and is_name(resolved) else resolved
 
 
 def _virtual_network(data: dict) -> VirtualNetwork | None:

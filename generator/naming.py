@@ -45,7 +45,9 @@ RULES: dict[str, NameRule] = {
     "compute": NameRule(3, 24, r"[a-zA-Z](?![a-zA-Z0-9-]*-[0-9-]*$)[a-zA-Z0-9-]*",
                         "a compute name has 3-24 letters, digits and hyphens, starts with a letter, and every hyphen "
                         "is followed by a letter somewhere later in the name"),
-    # Cognitive Services accounts and their custom subdomain (the subdomain is globally unique)
+    # Cognitive Services accounts and their custom subdomain (the subdomain is globally unique), and search services:
+    # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+    # (#microsoftcognitiveservices, #microsoftsearch)
     "aiServices": NameRule(2, 64, r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?",
                            "an AI Services account name (and custom subdomain) has 2-64 letters, digits and hyphens, "
                            "starting and ending with a letter or digit", True),

@@ -535,7 +535,7 @@ def _identity_grants(spec: Spec, resources: list[Resource], sections: tuple[str,
     for section in sections:
         symbol = _GRANT_SYMBOLS[section]
         if symbol not in created:
-            continue  # brought by ID: rules.py warns with the commands that grant the roles
+            continue  # brought by ID: granted through the role-assignments module (_nested_grants)
         for role in WORKSPACE_IDENTITY_ROLES[section]:
             guid = role_guid(role)
             out.append(_assignment(_symbol(symbol, "Grant " + role, taken),

@@ -22,7 +22,10 @@ BUILT_IN_ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     # read access to a shared data lake (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage#storage-blob-data-reader)
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    # Cognitive Services and Search roles: the GUIDs Azure Verified Modules use (shared/azure-notes.md)
+    # Cognitive Services and Search roles: the GUIDs Azure Verified Modules use (Azure/bicep-registry-modules
+    # avm/res/cognitive-services/account/main.bicep, avm/res/search/search-service/main.bicep); what each grants:
+    # https://learn.microsoft.com/azure/search/search-security-rbac and
+    # https://learn.microsoft.com/azure/ai-foundry/openai/how-to/role-based-access-control
     "Cognitive Services Contributor": "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68",
     "Cognitive Services User": "a97b65f3-24c7-4388-baec-2e87135dc908",
     "Cognitive Services OpenAI Contributor": "a001fd3d-188f-4b5d-821b-7da978bf7442",

@@ -970,10 +970,15 @@ def _check_owner_keys(data: dict, report: _Report) -> None:
     for i, ra in enumerate(data.get("roleAssignments") or []):
         scope = ra.get("scope", "workspace")
         if scope not in ("workspace", "resourceGroup"):
-            report.add(("roleAssignments", i, "scope"), "R270",
-                       f"'{scope}' is a dependent of the existing workspace, which belongs to its owner and which this "
+            if isinstance(scope, dict) or str(scope).startswith("/"):
+                shown = f"{{existing: {scope['existing']}}}" if isinstance(scope, dict) else f"'{scope}'"
+                why = (f"{shown} is outside the workspace: a spec that adds to an existing workspace makes no nested "
+                       "deployments; grant it in a spec of its own, or use scope: workspace or resourceGroup")
+            else:
+                why = (f"'{scope}' is a dependent of the existing workspace, which belongs to its owner and which this "
                        "spec does not know; use scope: workspace or resourceGroup (the workspace's resource group), "
                        "or ask the owner to grant the role")
+            report.add(("roleAssignments", i, "scope"), "R270", why)
 
 
 def _check_team_outbound_rules(data: dict, report: _Report) -> None:

@@ -1090,7 +1090,7 @@ def _with_ai_outbound_rules(spec: Spec, workspace: Resource) -> Resource:
     rules = dict(mn.get("outboundRules") or {})
     for symbol, resource in (("aiServices", spec.ai_services), ("aiSearch", spec.ai_search)):
         if resource is not None and not isinstance(resource, Existing):
-            rule_name, subresource = AI_OUTBOUND_RULES[symbol]
+            rule_name, subresource = AI_OUTBOUND_RULES[symbol], PRIVATE_ENDPOINT_GROUPS[symbol]
             rules[rule_name] = {"type": "PrivateEndpoint", "category": "UserDefined", "destination": {
                 "serviceResourceId": Ref(symbol), "subresourceTarget": subresource, "sparkEnabled": False}}
     if not rules:

@@ -22,22 +22,17 @@ replaces a function replaces it in the module that defines it (e.g. `deploy.sign
 from __future__ import annotations
 
 from generator.deploy.config_json import write_config
-from generator.deploy.connection import (CONNECT_TIMEOUT, DISCOVERY_TIMEOUT, REQUEST_TIMEOUT, WAIT_NOTICE,
-                                         ArmConnection, RetryNotice, connect)
+from generator.deploy.connection import CONNECT_TIMEOUT, REQUEST_TIMEOUT, ArmConnection, connect
 from generator.deploy.reads import CheckFailed, arm_get, read_workspace
-from generator.deploy.runs import Progress, deploy, deploy_many, ensure_resource_group, validate, what_if
-from generator.deploy.signin import ARM_ENDPOINT_ENV, AUTH_MODES, CLOUDS, Cloud, make_credential, resolve_cloud
-from generator.deploy.targets import (MODES, DeployInterrupted, DeployResult, DeployTarget, TargetResult,
-                                      deployment_name_for, format_results)
-from generator.deploy.whatif import (CHANGE_ORDER, PropertyDelta, ResourceChange, WhatIfSummary, format_what_if,
-                                     summarise_what_if)
+from generator.deploy.runs import deploy, deploy_many, ensure_resource_group, validate, what_if
+from generator.deploy.signin import ARM_ENDPOINT_ENV, AUTH_MODES, CLOUDS, make_credential, resolve_cloud
+from generator.deploy.targets import DeployInterrupted, DeployTarget, TargetResult, deployment_name_for, format_results
+from generator.deploy.whatif import WhatIfSummary, format_what_if, summarise_what_if
 from generator.errors import DeployError
 
 __all__ = [
-    "ARM_ENDPOINT_ENV", "AUTH_MODES", "CHANGE_ORDER", "CLOUDS", "CONNECT_TIMEOUT", "DISCOVERY_TIMEOUT", "MODES",
-    "REQUEST_TIMEOUT", "WAIT_NOTICE", "ArmConnection", "CheckFailed", "Cloud", "DeployError", "DeployInterrupted",
-    "DeployResult", "DeployTarget", "Progress", "PropertyDelta", "ResourceChange", "RetryNotice", "TargetResult",
-    "WhatIfSummary", "arm_get", "connect", "deploy", "deploy_many", "deployment_name_for", "ensure_resource_group",
-    "format_results", "format_what_if", "make_credential", "read_workspace", "resolve_cloud", "summarise_what_if",
-    "validate", "what_if", "write_config",
+    "ARM_ENDPOINT_ENV", "AUTH_MODES", "CLOUDS", "CONNECT_TIMEOUT", "REQUEST_TIMEOUT", "ArmConnection", "CheckFailed",
+    "DeployError", "DeployInterrupted", "DeployTarget", "TargetResult", "WhatIfSummary", "arm_get", "connect",
+    "deploy", "deploy_many", "deployment_name_for", "ensure_resource_group", "format_results", "format_what_if",
+    "make_credential", "read_workspace", "resolve_cloud", "summarise_what_if", "validate", "what_if", "write_config",
 ]

@@ -322,7 +322,7 @@ class _Mapper:
         category = _low(_get(rule, "category") or "userdefined")
         if category != "userdefined":
             return None  # Required / Recommended / Dependency rules are Azure ML's own
-        if name == WORKSPACE_RULE_NAME or name in {n for n, _ in defaults.AI_OUTBOUND_RULES.values()}:
+        if name == WORKSPACE_RULE_NAME or name in defaults.AI_OUTBOUND_RULES.values():
             return None  # rules amlgen adds itself (computes in the managed network; the AI resources it creates)
         kind = _enum(_get(rule, "type"), ("FQDN", "ServiceTag", "PrivateEndpoint"))
         dest = _get(rule, "destination")
@@ -826,11 +826,8 @@ class _Mapper:
         if endpoint_rid and subnet_rid and (_low(endpoint_rid.subscription), _low(endpoint_rid.resource_group)) != \
                 (_low(subnet_rid.subscription), _low(subnet_rid.resource_group)):
             out["resourceGroup"] = endpoint_rid.resource_group
-        default_targets = ["workspace"] + [t for k in owners if k != "workspace" for t in
-                                           ({"storage": ["storageBlob", "storageFile"]}.get(k, [k]))]
-        ordered = [t for t in clouds.PRIVATE_ENDPOINT_GROUPS if t in targets]
-        if sorted(ordered) != sorted(default_targets):
-            out["targets"] = ordered
+        # written always: _minimal leaves it out when it is what spec.defaults.private_endpoint_targets gives
+        out["targets"] = [t for t in clouds.PRIVATE_ENDPOINT_GROUPS if t in targets]
         zones: dict[str, str] = {}
         for endpoint in endpoints:
             home = naming.parse_resource_id(str(endpoint.get("id")))

@@ -13,9 +13,9 @@ APPROVED_ONLY = "AllowOnlyApprovedOutbound"
 WORKSPACE_RULE_NAME = "workspace-private-endpoint"
 
 # The managed network's private-endpoint rule to the AI Services account / Search service the spec creates (plan.py):
-# section -> (rule name, private-link sub-resource). The spec's own rules cannot take these names (R310).
-AI_OUTBOUND_RULES = {"aiServices": ("aiservices-private-endpoint", "account"),
-                     "aiSearch": ("aisearch-private-endpoint", "searchService")}
+# section -> rule name (the private-link sub-resource is clouds.PRIVATE_ENDPOINT_GROUPS[section]). The spec's own
+# rules cannot take these names (R310).
+AI_OUTBOUND_RULES = {"aiServices": "aiservices-private-endpoint", "aiSearch": "aisearch-private-endpoint"}
 
 
 def _workspace(data: dict) -> dict:

@@ -1183,7 +1183,7 @@ def _check_ai_resources(data: dict, report: _Report) -> None:
                            "not resolve privately; the endpoint gets the zones the cloud has", WARNING, key=True)
     mn = _section(data, ("workspace", "managedNetwork"))
     if isinstance(mn, dict) and managed(data):
-        for symbol, (rule_name, _) in AI_OUTBOUND_RULES.items():
+        for symbol, rule_name in AI_OUTBOUND_RULES.items():
             if _ai_created(data, symbol) and rule_name in (mn.get("outboundRules") or {}):
                 report.add(("workspace", "managedNetwork", "outboundRules", rule_name), "R310",
                            f"amlgen adds the outbound rule '{rule_name}' to the {_AI_WORDS[symbol]} the spec "

@@ -9,6 +9,7 @@ from generator.spec.defaults import (GRANT_DEPENDENTS, MANAGED_MODES, allow_list
                                      dependents_access as _dependents_access, existing_workspace, primary_identity,
                                      private_endpoint_targets, registry_sku)
 from generator.roles import role_guid
+from generator.spec import vnet
 from generator.spec.vnet import is_name, resolve_subnet
 from generator.vmsizes import DEFAULT_VM_SIZE
 
@@ -378,12 +379,11 @@ def _subnet(data: dict, value: str | None) -> str | CreatedSubnet | None:
 
 
 def _virtual_network(data: dict) -> VirtualNetwork | None:
-    create = (data.get("network") or {}).get("create")
+    create = vnet.created(data)
     if create is None:
         return None
-    space = create["addressSpace"]
     return VirtualNetwork(create.get("name") or derived_name("virtualNetwork", data["name"], data.get("nameSeed")),
-                          tuple([space] if isinstance(space, str) else space),
+                          tuple(vnet.address_space(data)),
                           tuple(Subnet(name, s["prefix"], bool(s.get("natGateway", False)))
                                 for name, s in sorted(create["subnets"].items())))
 

@@ -17,6 +17,9 @@ WORKSPACE_RULE_NAME = "workspace-private-endpoint"
 # rules cannot take these names (R310).
 AI_OUTBOUND_RULES = {"aiServices": "aiservices-private-endpoint", "aiSearch": "aisearch-private-endpoint"}
 
+# The dependents a role assignment's scope (and the workspace identity's required roles) can name, by spec section.
+GRANT_DEPENDENTS = ("storage", "keyVault", "containerRegistry", "applicationInsights")
+
 
 def _workspace(data: dict) -> dict:
     ws = data.get("workspace")
@@ -90,10 +93,13 @@ def allow_list_only(data: dict) -> bool:
     return bool(ws.get("ipAllowlist")) or (isinstance(acls, dict) and acls.get("defaultAction") == "Deny")
 
 
-def _created(data: dict, section: str) -> bool:
-    """The spec creates this dependent (not brought by ID, not `false`, not a Project's)."""
-    value = data.get(section, {})
-    return isinstance(value, dict) and "existing" not in value and _workspace(data).get("kind") != "Project"
+def creates(data: dict, section: str, *, project_owns: bool = False) -> bool:
+    """The spec creates this section's resource: given (or, for a dependent, left out: created by default), not
+    brought by ID, not `false`; a Project creates no dependents of its own unless `project_owns` (the AI Services
+    account and Search service are a Project's too)."""
+    value = data.get(section, {} if section in GRANT_DEPENDENTS else None)
+    return isinstance(value, dict) and "existing" not in value and (
+        project_owns or _workspace(data).get("kind") != "Project")
 
 
 def private_endpoint_targets(data: dict) -> list[str]:
@@ -103,11 +109,11 @@ def private_endpoint_targets(data: dict) -> list[str]:
     if isinstance(pe, dict) and "targets" in pe:
         return list(pe["targets"])
     targets = ["workspace"]
-    targets += ["storageBlob", "storageFile"] if _created(data, "storage") else []
-    targets += ["keyVault"] if _created(data, "keyVault") else []
-    targets += ["containerRegistry"] if _created(data, "containerRegistry") else []
+    targets += ["storageBlob", "storageFile"] if creates(data, "storage") else []
+    targets += ["keyVault"] if creates(data, "keyVault") else []
+    targets += ["containerRegistry"] if creates(data, "containerRegistry") else []
     # the AI Services account and Search service are created by a Project too (they are not the hub's)
-    targets += [s for s in ("aiServices", "aiSearch") if isinstance(data.get(s), dict) and "existing" not in data[s]]
+    targets += [s for s in ("aiServices", "aiSearch") if creates(data, s, project_owns=True)]
     return targets
 
 
@@ -124,10 +130,6 @@ def primary_identity(data: dict) -> str | None:
     if ident.get("type", "SystemAssigned") == "UserAssigned" and len(users) == 1:
         return users[0].get("name") or users[0].get("existing")
     return None
-
-
-# The dependents a role assignment's scope (and the workspace identity's required roles) can name, by spec section.
-GRANT_DEPENDENTS = ("storage", "keyVault", "containerRegistry", "applicationInsights")
 
 
 def existing_workspace(data: dict) -> str | None:

@@ -11,7 +11,7 @@ from generator.clouds import MISSING_DNS_ZONES, PRIVATE_ENDPOINT_GROUPS, needed_
 from generator.aimodels import (ACCOUNT_CATEGORIES, CONNECTION_AUTH, DEPLOYMENT_SKUS, EXISTING_TARGETS, MODEL_FORMATS,
                                 TARGET_KEYWORDS)
 from generator.roles import BUILT_IN_ROLES, WORKSPACE_IDENTITY_ROLES, role_guid
-from generator.spec.defaults import (AI_OUTBOUND_RULES, GRANT_DEPENDENTS, MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only,
+from generator.spec.defaults import (AI_OUTBOUND_RULES, GRANT_DEPENDENTS, creates, MANAGED_MODES, WORKSPACE_RULE_NAME, allow_list_only,
                                      existing_workspace, isolation_mode, managed, primary_identity,
                                      private_endpoint_targets, registry_access, registry_premium_reason, registry_sku)
 from generator.vmsizes import AS_OF, DEFAULT_VM_SIZE, retirement
@@ -1141,11 +1141,6 @@ def check(doc: Document) -> list[Finding]:
 _AI_WORDS = {"aiServices": "AI Services account", "aiSearch": "search service"}
 
 
-def _ai_created(data: dict, section: str) -> bool:
-    value = data.get(section)
-    return isinstance(value, dict) and "existing" not in value
-
-
 def _check_ai_resources(data: dict, report: _Report) -> None:
     """The custom subdomain's name; role assignments and private endpoints on an AI resource the spec creates; the
     private DNS zones the cloud lacks; outbound rule names amlgen takes."""
@@ -1161,7 +1156,7 @@ def _check_ai_resources(data: dict, report: _Report) -> None:
             report.add(("aiServices", "customSubDomain"), "R201", f"{problem}; choose another subdomain")
     for i, ra in enumerate(data.get("roleAssignments") or []):
         scope = ra.get("scope")
-        if isinstance(scope, str) and scope in _AI_WORDS and not _ai_created(data, scope):
+        if isinstance(scope, str) and scope in _AI_WORDS and not creates(data, scope, project_owns=True):
             what = "brings an existing" if isinstance(data.get(scope), dict) else "creates no"
             report.add(("roleAssignments", i, "scope"), "R211",
                        f"the spec {what} {_AI_WORDS[scope]}; assign roles on a brought resource where it is "
@@ -1169,14 +1164,14 @@ def _check_ai_resources(data: dict, report: _Report) -> None:
     pe = data.get("privateEndpoints")
     if isinstance(pe, dict):
         for i, target in enumerate(pe.get("targets", [])):
-            if target in _AI_WORDS and not _ai_created(data, target):
+            if target in _AI_WORDS and not creates(data, target, project_owns=True):
                 report.add(("privateEndpoints", "targets", i), "R213",
                            f"the spec does not create the {_AI_WORDS[target]}; give it a private endpoint where it "
                            f"is managed, or remove '{target}'")
         cloud = data.get("cloud", "AzureCloud")
         for target in private_endpoint_targets(data):
             missing = MISSING_DNS_ZONES.get(cloud, {}).get(PRIVATE_ENDPOINT_GROUPS.get(target, ""), ())
-            if missing and _ai_created(data, target):
+            if missing and creates(data, target, project_owns=True):
                 report.add(("privateEndpoints",), "R309",
                            f"{cloud} has no private DNS zone like {', '.join(missing)} (Learn's private DNS zone "
                            f"values list none there): the {_AI_WORDS.get(target, target)}'s endpoints of that zone do "
@@ -1184,7 +1179,7 @@ def _check_ai_resources(data: dict, report: _Report) -> None:
     mn = _section(data, ("workspace", "managedNetwork"))
     if isinstance(mn, dict) and managed(data):
         for symbol, rule_name in AI_OUTBOUND_RULES.items():
-            if _ai_created(data, symbol) and rule_name in (mn.get("outboundRules") or {}):
+            if creates(data, symbol, project_owns=True) and rule_name in (mn.get("outboundRules") or {}):
                 report.add(("workspace", "managedNetwork", "outboundRules", rule_name), "R310",
                            f"amlgen adds the outbound rule '{rule_name}' to the {_AI_WORDS[symbol]} the spec "
                            "creates; rename this rule or remove it", key=True)
